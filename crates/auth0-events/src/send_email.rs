@@ -1,0 +1,243 @@
+//! The SendEmail event contract: what email-transform puts on the Email bus and send-email reads.
+//!
+//! ```json
+//! {
+//!   "source": "security-emails.email-transform",
+//!   "detail-type": "SendEmail",
+//!   "detail": {
+//!     "version": 1,
+//!     "kind": "email_changed_old_address",
+//!     "recipient": "jane@example.com",
+//!     "params": {"occurred_at": "2026-11-20T10:00:00.000Z", "new_email_masked": "j***@example.org"},
+//!     "log_id": "90020261120100000123",
+//!     "log_type": "sce",
+//!     "dedupe_key": "90020261120100000123:email_changed_old_address"
+//!   }
+//! }
+//! ```
+//!
+//! - `version` is bumped on any breaking change; readers refuse versions they do not know.
+//!   Within a version, fields may be added: readers ignore unknown fields.
+//! - `kind` picks the template (and campaign) in send-email.
+//! - `recipient` is lower-cased ([`EmailAddress`]).
+//! - `params` are facts about the event for the template; send-email adds its own links.
+//! - `dedupe_key` is `<log_id>:<kind>`: the same for every redelivery or replay of one Auth0 log,
+//!   distinct for the two emails of one email change.
+
+use crate::{EmailAddress, LogType};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub const SOURCE: &str = "security-emails.email-transform";
+pub const DETAIL_TYPE: &str = "SendEmail";
+pub const CONTRACT_VERSION: u32 = 1;
+
+/// Which email to send; one template per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailKind {
+    /// Brute-force protection blocked the account (`limit_wc`, `limit_sul`, `limit_mu`).
+    AccountBlocked,
+    /// The password was changed (`scp`).
+    PasswordChanged,
+    /// To the previous address after an email change (`sce`).
+    EmailChangedOldAddress,
+    /// To the new address after an email change (`sce`).
+    EmailChangedNewAddress,
+}
+
+impl EmailKind {
+    pub const ALL: [EmailKind; 4] = [
+        EmailKind::AccountBlocked,
+        EmailKind::PasswordChanged,
+        EmailKind::EmailChangedOldAddress,
+        EmailKind::EmailChangedNewAddress,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailKind::AccountBlocked => "account_blocked",
+            EmailKind::PasswordChanged => "password_changed",
+            EmailKind::EmailChangedOldAddress => "email_changed_old_address",
+            EmailKind::EmailChangedNewAddress => "email_changed_new_address",
+        }
+    }
+}
+
+/// Facts about the event for the email template. Absent facts are omitted from the JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateParams {
+    /// When it happened: Auth0's `date` (ISO 8601, UTC) as logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred_at: Option<String>,
+    /// For `email_changed_old_address`: where the account's email now points, masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_email_masked: Option<String>,
+}
+
+/// `detail` of a SendEmail event.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendEmailDetail {
+    pub version: u32,
+    pub kind: EmailKind,
+    pub recipient: EmailAddress,
+    #[serde(default)]
+    pub params: TemplateParams,
+    pub log_id: String,
+    pub log_type: LogType,
+    pub dedupe_key: String,
+}
+
+/// Why a SendEmail detail was refused. Never quotes field values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContractError {
+    #[error("SendEmail detail has no numeric version")]
+    MissingVersion,
+    #[error(
+        "SendEmail detail version {0} is not supported (this reader knows version {CONTRACT_VERSION})"
+    )]
+    UnsupportedVersion(u64),
+    #[error("SendEmail detail is malformed: {0}")]
+    Malformed(String),
+}
+
+impl SendEmailDetail {
+    pub fn new(
+        kind: EmailKind,
+        recipient: EmailAddress,
+        params: TemplateParams,
+        log_id: &str,
+        log_type: LogType,
+    ) -> Self {
+        Self {
+            version: CONTRACT_VERSION,
+            kind,
+            recipient,
+            params,
+            log_id: log_id.to_owned(),
+            log_type,
+            dedupe_key: format!("{log_id}:{}", kind.as_str()),
+        }
+    }
+
+    /// Reads a detail, checking the version before anything else.
+    pub fn from_value(detail: Value) -> Result<Self, ContractError> {
+        match detail.get("version").and_then(Value::as_u64) {
+            None => return Err(ContractError::MissingVersion),
+            Some(v) if v != u64::from(CONTRACT_VERSION) => {
+                return Err(ContractError::UnsupportedVersion(v));
+            }
+            Some(_) => {}
+        }
+        serde_json::from_value(detail).map_err(|e| {
+            let msg = e.to_string();
+            // These serde messages name fields and variants only; others (invalid type/value)
+            // may quote the value, which can be an address.
+            let safe = ["missing field", "unknown variant", "email address"];
+            if safe.iter().any(|p| msg.starts_with(p)) {
+                ContractError::Malformed(msg)
+            } else {
+                ContractError::Malformed("a field has the wrong type".into())
+            }
+        })
+    }
+}
+
+impl std::fmt::Debug for SendEmailDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `params` may one day carry personal data: only the routing facts are printed.
+        f.debug_struct("SendEmailDetail")
+            .field("version", &self.version)
+            .field("kind", &self.kind)
+            .field("log_id", &self.log_id)
+            .field("log_type", &self.log_type)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> SendEmailDetail {
+        SendEmailDetail::new(
+            EmailKind::EmailChangedOldAddress,
+            EmailAddress::parse("Jane@Example.com").unwrap(),
+            TemplateParams {
+                occurred_at: Some("2026-11-20T10:00:00.000Z".into()),
+                new_email_masked: Some("j***@example.org".into()),
+            },
+            "900201",
+            LogType::Sce,
+        )
+    }
+
+    #[test]
+    fn serializes_to_the_documented_shape() {
+        assert_eq!(
+            serde_json::to_value(sample()).unwrap(),
+            json!({
+                "version": 1,
+                "kind": "email_changed_old_address",
+                "recipient": "jane@example.com",
+                "params": {"occurred_at": "2026-11-20T10:00:00.000Z", "new_email_masked": "j***@example.org"},
+                "log_id": "900201",
+                "log_type": "sce",
+                "dedupe_key": "900201:email_changed_old_address"
+            })
+        );
+    }
+
+    #[test]
+    fn round_trips_and_ignores_unknown_fields() {
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["added_later"] = json!(true);
+        assert_eq!(SendEmailDetail::from_value(v).unwrap(), sample());
+    }
+
+    #[test]
+    fn refuses_other_versions_and_bad_fields_without_quoting_values() {
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["version"] = json!(2);
+        assert_eq!(
+            SendEmailDetail::from_value(v.clone()),
+            Err(ContractError::UnsupportedVersion(2))
+        );
+        v.as_object_mut().unwrap().remove("version");
+        assert_eq!(
+            SendEmailDetail::from_value(v),
+            Err(ContractError::MissingVersion)
+        );
+
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["recipient"] = json!("not an address secret");
+        let err = SendEmailDetail::from_value(v).unwrap_err().to_string();
+        assert!(!err.contains("secret"), "{err}");
+
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["log_id"] = json!(["secret@example.com"]);
+        let err = SendEmailDetail::from_value(v).unwrap_err().to_string();
+        assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn debug_hides_recipient() {
+        assert!(!format!("{:?}", sample()).contains("jane"));
+    }
+
+    #[test]
+    fn dedupe_key_is_stable_and_distinct_per_kind() {
+        let a = sample();
+        let b = sample();
+        assert_eq!(a.dedupe_key, b.dedupe_key);
+        let other = SendEmailDetail::new(
+            EmailKind::EmailChangedNewAddress,
+            EmailAddress::parse("jane@example.org").unwrap(),
+            TemplateParams::default(),
+            "900201",
+            LogType::Sce,
+        );
+        assert_ne!(a.dedupe_key, other.dedupe_key);
+    }
+}
