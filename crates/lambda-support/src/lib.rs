@@ -1,0 +1,48 @@
+//! Start-up plumbing shared by every Lambda in the workspace.
+//!
+//! - [`init_tracing`]: JSON log lines with a `level` key (what Lambda's log-level filter reads).
+//! - [`Env`]: typed configuration read once at start-up; every error names the variable.
+//! - [`secrets`]: credentials from AWS Secrets Manager when an ARN is configured, else from env.
+
+pub mod config;
+pub mod retry;
+pub mod secrets;
+
+pub use config::{ConfigError, Env};
+pub use secrecy::{ExposeSecret, SecretString};
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global JSON subscriber.
+///
+/// Level: `AWS_LAMBDA_LOG_LEVEL` (set by Lambda's advanced logging controls), else `RUST_LOG`,
+/// else `info`. The runtime crates are capped at `info` unless `RUST_LOG` names them: at TRACE
+/// they log raw event payloads, which hold customer addresses.
+pub fn init_tracing() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_owned())
+        .to_lowercase();
+    let mut directives = level.clone();
+    for quiet in ["lambda_runtime", "lambda_runtime_api_client", "lambda_http"] {
+        if !level.contains(quiet) {
+            directives.push_str(&format!(",{quiet}=info"));
+        }
+    }
+    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    // `try_init`: a second call (tests, local runner) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(true)
+        .without_time() // CloudWatch stamps every line already
+        .try_init();
+}
+
+/// The shared AWS configuration, loaded once per container. Honours `AWS_ENDPOINT_URL`
+/// (tests and the local runner point it at a loopback endpoint).
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}

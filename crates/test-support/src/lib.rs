@@ -1,0 +1,27 @@
+//! Test helpers that stand up real protocol peers on loopback.
+//!
+//! - [`moto`]: an AWS-compatible endpoint (moto server) for the real SDK clients.
+//! - [`aws`]: an `SdkConfig` pointed at such an endpoint with dummy credentials.
+//! - [`runtime`]: the Lambda Runtime API, so a function's real binary runs as Lambda runs it.
+//! - [`logs`]: capture of tracing output and a check that no email address leaked into it.
+
+pub mod aws;
+pub mod logs;
+pub mod moto;
+pub mod runtime;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A name unique to this process and call, for AWS resources on a shared moto server.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
