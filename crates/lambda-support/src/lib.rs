@@ -16,15 +16,27 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global JSON subscriber.
 ///
 /// Level: `AWS_LAMBDA_LOG_LEVEL` (set by Lambda's advanced logging controls), else `RUST_LOG`,
-/// else `info`. The runtime crates are capped at `info` unless `RUST_LOG` names them: at TRACE
-/// they log raw event payloads, which hold customer addresses.
+/// else `info`. The runtime and HTTP/SDK crates are capped at `info` unless the setting names
+/// them: at TRACE they log raw event payloads and response bodies, which hold customer addresses.
 pub fn init_tracing() {
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".to_owned())
         .to_lowercase();
     let mut directives = level.clone();
-    for quiet in ["lambda_runtime", "lambda_runtime_api_client", "lambda_http"] {
+    let quiet_crates = [
+        "lambda_runtime",
+        "lambda_runtime_api_client",
+        "lambda_http",
+        "aws_smithy_runtime",
+        "aws_smithy_runtime_api",
+        "aws_sdk_eventbridge",
+        "aws_sdk_secretsmanager",
+        "hyper",
+        "hyper_util",
+        "reqwest",
+    ];
+    for quiet in quiet_crates {
         if !level.contains(quiet) {
             directives.push_str(&format!(",{quiet}=info"));
         }

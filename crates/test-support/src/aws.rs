@@ -30,3 +30,107 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .load()
         .await
 }
+
+/// An EventBridge bus whose rule forwards matching events to an SQS queue, on moto: reading
+/// the queue shows what the rule matched.
+pub struct BusWithQueue {
+    pub bus_name: String,
+    pub queue_url: String,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl BusWithQueue {
+    /// Creates the bus (unless it is `default`), a queue, and one rule with `pattern` → queue.
+    pub async fn create(sdk: &SdkConfig, bus_name: &str, pattern: &serde_json::Value) -> Self {
+        let events = aws_sdk_eventbridge::Client::new(sdk);
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        if bus_name != "default" {
+            events
+                .create_event_bus()
+                .name(bus_name)
+                .send()
+                .await
+                .expect("create bus");
+        }
+        let queue_name = crate::unique("q");
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(&queue_name)
+            .send()
+            .await
+            .expect("create queue")
+            .queue_url
+            .expect("queue url");
+        let queue_arn = format!("arn:aws:sqs:{REGION}:123456789012:{queue_name}");
+        let rule = crate::unique("rule");
+        events
+            .put_rule()
+            .name(&rule)
+            .event_bus_name(bus_name)
+            .event_pattern(pattern.to_string())
+            .send()
+            .await
+            .expect("put rule");
+        events
+            .put_targets()
+            .rule(&rule)
+            .event_bus_name(bus_name)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("queue")
+                    .arn(queue_arn)
+                    .build()
+                    .expect("target"),
+            )
+            .send()
+            .await
+            .expect("put targets");
+        Self {
+            bus_name: bus_name.to_owned(),
+            queue_url,
+            sqs,
+        }
+    }
+
+    /// Receives until `want` messages arrived or `wait` passed, then once more briefly so an
+    /// unexpected extra message is seen too. Returns the bodies as JSON (EventBridge events).
+    pub async fn receive(&self, want: usize, wait: std::time::Duration) -> Vec<serde_json::Value> {
+        let start = std::time::Instant::now();
+        let mut got = Vec::new();
+        let mut extra_round = false;
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(if got.len() >= want { 0 } else { 1 })
+                .send()
+                .await
+                .expect("receive");
+            for m in out.messages() {
+                let body = m.body().unwrap_or_default();
+                got.push(
+                    serde_json::from_str(body).unwrap_or(serde_json::Value::String(body.into())),
+                );
+                if let Some(h) = m.receipt_handle() {
+                    let _ = self
+                        .sqs
+                        .delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(h)
+                        .send()
+                        .await;
+                }
+            }
+            if got.len() >= want {
+                if extra_round {
+                    return got;
+                }
+                extra_round = true;
+            } else if start.elapsed() > wait {
+                return got;
+            }
+        }
+    }
+}

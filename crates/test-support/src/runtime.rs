@@ -52,6 +52,7 @@ pub struct LambdaProcess {
     shared: Shared,
     child: Child,
     output: Arc<Mutex<String>>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
     next_id: u64,
 }
 
@@ -102,6 +103,7 @@ impl LambdaProcess {
         }
         let mut child = cmd.spawn().expect("spawn lambda binary");
         let output = Arc::new(Mutex::new(String::new()));
+        let mut readers = Vec::new();
         for stream in [
             child
                 .stdout
@@ -116,20 +118,21 @@ impl LambdaProcess {
         .flatten()
         {
             let output = output.clone();
-            tokio::spawn(async move {
+            readers.push(tokio::spawn(async move {
                 let mut lines = BufReader::new(stream).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
                     let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
                     out.push_str(&line);
                     out.push('\n');
                 }
-            });
+            }));
         }
         Self {
             tx,
             shared,
             child,
             output,
+            readers,
             next_id: 0,
         }
     }
@@ -206,12 +209,16 @@ impl LambdaProcess {
     }
 
     /// Waits for the process to end (e.g. after a failed start) and returns its exit code.
+    /// Everything it printed is in [`Self::output`] once this returns.
     pub async fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
-        tokio::time::timeout(limit, self.child.wait())
+        let status = tokio::time::timeout(limit, self.child.wait())
             .await
             .ok()?
-            .ok()?
-            .code()
+            .ok()?;
+        for reader in self.readers.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), reader).await;
+        }
+        status.code()
     }
 }
 

@@ -1,0 +1,77 @@
+//! Settings, read once at start-up.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `EMAIL_BUS_NAME` | required | name or ARN of the Email bus SendEmail events go to |
+//! | `SCE_OLD_EMAIL_FIELD` | `email` | which of `details.body.email` / `details.body.newEmail` of an `sce` log is the **old** address (the other is the new one); UNVERIFIED in Auth0's docs, hence a setting |
+//! | `PUBLISH_MAX_ATTEMPTS` | `4` | PutEvents attempts for entries that keep failing |
+//! | `PUBLISH_BACKOFF_BASE_MS` | `100` | first retry delay ceiling (doubles, full jitter) |
+//! | `PUBLISH_BACKOFF_CAP_MS` | `2000` | largest retry delay |
+
+use crate::transform::SceOldField;
+use lambda_support::{ConfigError, Env, retry::Backoff};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub email_bus: String,
+    pub sce_old_field: SceOldField,
+    pub publish_backoff: Backoff,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let sce_old_field = match env.optional("SCE_OLD_EMAIL_FIELD").as_deref() {
+            None | Some("email") => SceOldField::Email,
+            Some("newEmail") => SceOldField::NewEmail,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "SCE_OLD_EMAIL_FIELD".into(),
+                    expected: "`email` or `newEmail`".into(),
+                });
+            }
+        };
+        let max_attempts = env.parse_or("PUBLISH_MAX_ATTEMPTS", 4u32, "a whole number >= 1")?;
+        if max_attempts == 0 {
+            return Err(ConfigError::Invalid {
+                name: "PUBLISH_MAX_ATTEMPTS".into(),
+                expected: "a whole number >= 1".into(),
+            });
+        }
+        Ok(Self {
+            email_bus: env.required("EMAIL_BUS_NAME")?,
+            sce_old_field,
+            publish_backoff: Backoff {
+                max_attempts,
+                base: env.millis_or("PUBLISH_BACKOFF_BASE_MS", 100)?,
+                cap: env.millis_or("PUBLISH_BACKOFF_CAP_MS", 2_000)?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_required() {
+        let c = Config::from_env(&Env::from_pairs([("EMAIL_BUS_NAME", "email")])).unwrap();
+        assert_eq!(c.email_bus, "email");
+        assert_eq!(c.sce_old_field, SceOldField::Email);
+        assert_eq!(c.publish_backoff.max_attempts, 4);
+        let err = Config::from_env(&Env::default()).unwrap_err();
+        assert_eq!(err.to_string(), "missing required setting EMAIL_BUS_NAME");
+    }
+
+    #[test]
+    fn sce_field_is_checked() {
+        let env = Env::from_pairs([("EMAIL_BUS_NAME", "b"), ("SCE_OLD_EMAIL_FIELD", "newEmail")]);
+        assert_eq!(
+            Config::from_env(&env).unwrap().sce_old_field,
+            SceOldField::NewEmail
+        );
+        let env = Env::from_pairs([("EMAIL_BUS_NAME", "b"), ("SCE_OLD_EMAIL_FIELD", "old")]);
+        let err = Config::from_env(&env).unwrap_err().to_string();
+        assert!(err.contains("SCE_OLD_EMAIL_FIELD"), "{err}");
+    }
+}

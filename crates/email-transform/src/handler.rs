@@ -1,0 +1,121 @@
+//! The Lambda handler: parse → transform → publish, with PII-free logs and named errors.
+
+use crate::{
+    config::Config,
+    publisher::{PublishError, Publisher},
+    transform::{self, SkipReason},
+};
+use auth0_events::{Auth0Event, MalformedEvent};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_support::retry::Deadline;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Kept free at the end of an invocation for reporting its result.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The event is not an Auth0 log in the shape Auth0 sends: retried, then lands in the DLQ
+    /// where an operator can look at it.
+    #[error("malformed event: {0}")]
+    Malformed(#[from] MalformedEvent),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        let error_type = match e {
+            HandlerError::Malformed(_) => "MalformedEvent",
+            HandlerError::Publish(_) => "PublishFailed",
+        };
+        Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+pub struct Handler {
+    config: Config,
+    publisher: Publisher,
+}
+
+impl Handler {
+    pub fn new(config: Config, client: aws_sdk_eventbridge::Client) -> Self {
+        let publisher = Publisher::new(client, &config.email_bus, config.publish_backoff);
+        Self { config, publisher }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+        let deadline = Deadline::from_epoch_millis(event.context.deadline, DEADLINE_MARGIN);
+        self.process(event.payload, &deadline).await
+    }
+
+    /// The handler's work without the Lambda context (used by the local runner too).
+    pub async fn process(
+        &self,
+        payload: Value,
+        deadline: &Deadline,
+    ) -> Result<Value, HandlerError> {
+        let event = Auth0Event::from_value(payload).inspect_err(|e| {
+            tracing::error!(error = %e, "event is not an Auth0 log; failing it for retry/DLQ");
+        })?;
+        let log_id = event.log_id.as_str();
+        let log_type = event.log.log_type.code();
+        if !event.is_from_auth0() {
+            // Still processed: the rule decides what reaches us, this only flags a surprise.
+            tracing::warn!(
+                log_id,
+                log_type,
+                "event envelope is not the Auth0 partner source"
+            );
+        }
+
+        let out = transform::transform(&event, self.config.sce_old_field);
+        for skip in &out.skipped {
+            let kind = skip.kind.map(|k| k.as_str());
+            if skip.reason == SkipReason::UnhandledType {
+                tracing::info!(
+                    log_id,
+                    log_type,
+                    reason = skip.reason.as_str(),
+                    "log type not emailed"
+                );
+            } else {
+                tracing::warn!(
+                    log_id,
+                    log_type,
+                    email_kind = kind,
+                    reason = skip.reason.as_str(),
+                    "email skipped"
+                );
+            }
+        }
+
+        let entries = out
+            .emails
+            .iter()
+            .map(|d| self.publisher.entry(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let attempts = if entries.is_empty() {
+            0
+        } else {
+            self.publisher.publish(entries, deadline).await.inspect_err(|e| {
+                tracing::error!(log_id, log_type, error = %e, "publishing SendEmail events failed");
+            })?
+        };
+        let kinds: Vec<&str> = out.emails.iter().map(|e| e.kind.as_str()).collect();
+        let skipped: Vec<&str> = out.skipped.iter().map(|s| s.reason.as_str()).collect();
+        if !kinds.is_empty() {
+            tracing::info!(log_id, log_type, emails = ?kinds, attempts, "SendEmail events published");
+        }
+        Ok(json!({
+            "log_id": log_id,
+            "log_type": log_type,
+            "published": kinds,
+            "skipped": skipped,
+        }))
+    }
+}

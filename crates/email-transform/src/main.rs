@@ -1,0 +1,20 @@
+use email_transform::{Config, Handler};
+use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_support::Env;
+use serde_json::Value;
+
+// One thread: a small Lambda has at most one vCPU and handles one event at a time.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_support::init_tracing();
+    let config = Config::from_env(&Env::from_process()).inspect_err(|e| {
+        tracing::error!(error = %e, "configuration error; not starting");
+    })?;
+    let sdk = lambda_support::aws_config().await;
+    let handler = Handler::new(config, aws_sdk_eventbridge::Client::new(&sdk));
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handler.handle(event).await
+    }))
+    .await
+}

@@ -1,0 +1,147 @@
+//! One Auth0 log → the SendEmail events it calls for. Pure: no I/O, no clock, no config reads.
+//!
+//! | log type | emails | address taken from (first that parses) |
+//! |---|---|---|
+//! | `limit_wc`, `limit_sul`, `limit_mu` | one `account_blocked` | `user_name` (what was typed at login; often the email, not always) |
+//! | `scp` | one `password_changed` | `details.email`, then `user_name` |
+//! | `sce` | `email_changed_old_address` + `email_changed_new_address` | `details.body.email` / `details.body.newEmail` (which is old: [`SceOldField`]) |
+//! | anything else | none | skipped as `unhandled_type` |
+//!
+//! A log without a usable address is skipped, not failed: retrying cannot make an address
+//! appear. `description` (which embeds the address in prose) is deliberately not parsed.
+
+use auth0_events::{
+    Auth0Event, Auth0Log, EmailAddress, EmailAddressError, EmailKind, LogType, SendEmailDetail,
+    TemplateParams,
+};
+
+/// Which `sce` field holds the old address. Auth0's schema names `email` and `newEmail` but
+/// no real sample confirms which is which, so this is configuration (`SCE_OLD_EMAIL_FIELD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SceOldField {
+    /// `details.body.email` is the old address, `newEmail` the new one (the reading of the schema).
+    #[default]
+    Email,
+    /// The reverse.
+    NewEmail,
+}
+
+/// Why an email was not produced. Carries no personal data: safe to log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// This function does not email about this log type.
+    UnhandledType,
+    /// No field that could hold the address is present.
+    NoAddress,
+    /// Only a `user_id`: the address would have to be looked up in Auth0.
+    OnlyUserId,
+    /// A candidate field is present but is not an email address (e.g. a username).
+    InvalidAddress(EmailAddressError),
+    /// `sce` whose old and new address are the same: one email is enough.
+    SameAddress,
+}
+
+impl SkipReason {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SkipReason::UnhandledType => "unhandled_type",
+            SkipReason::NoAddress => "no_address",
+            SkipReason::OnlyUserId => "only_user_id",
+            SkipReason::InvalidAddress(_) => "invalid_address",
+            SkipReason::SameAddress => "same_address",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    /// The email that was not produced; `None` when the whole log is unhandled.
+    pub kind: Option<EmailKind>,
+    pub reason: SkipReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Transformed {
+    pub emails: Vec<SendEmailDetail>,
+    pub skipped: Vec<Skip>,
+}
+
+pub fn transform(event: &Auth0Event, sce_old: SceOldField) -> Transformed {
+    let log = &event.log;
+    let mut out = Transformed::default();
+    let params = TemplateParams {
+        occurred_at: log.date.clone(),
+        new_email_masked: None,
+    };
+    let mut emit = |kind: EmailKind, found: Result<EmailAddress, SkipReason>, params| match found {
+        Ok(recipient) => out.emails.push(SendEmailDetail::new(
+            kind,
+            recipient,
+            params,
+            &event.log_id,
+            log.log_type.clone(),
+        )),
+        Err(reason) => out.skipped.push(Skip {
+            kind: Some(kind),
+            reason,
+        }),
+    };
+    match &log.log_type {
+        t if t.is_brute_force_block() => {
+            emit(
+                EmailKind::AccountBlocked,
+                find_address(log, &[log.user_name.as_deref()]),
+                params,
+            );
+        }
+        LogType::Scp => {
+            let candidates = [log.details_str(&["email"]), log.user_name.as_deref()];
+            emit(
+                EmailKind::PasswordChanged,
+                find_address(log, &candidates),
+                params,
+            );
+        }
+        LogType::Sce => {
+            let (old_key, new_key) = match sce_old {
+                SceOldField::Email => ("email", "newEmail"),
+                SceOldField::NewEmail => ("newEmail", "email"),
+            };
+            let old = find_address(log, &[log.details_str(&["body", old_key])]);
+            let new = find_address(log, &[log.details_str(&["body", new_key])]);
+            let old = match (&old, &new) {
+                (Ok(o), Ok(n)) if o == n => Err(SkipReason::SameAddress),
+                _ => old,
+            };
+            let old_params = TemplateParams {
+                new_email_masked: new.as_ref().ok().map(EmailAddress::masked),
+                ..params.clone()
+            };
+            emit(EmailKind::EmailChangedOldAddress, old, old_params);
+            emit(EmailKind::EmailChangedNewAddress, new, params);
+        }
+        _ => out.skipped.push(Skip {
+            kind: None,
+            reason: SkipReason::UnhandledType,
+        }),
+    }
+    out
+}
+
+/// The first candidate that parses as an address; otherwise why none did.
+fn find_address(log: &Auth0Log, candidates: &[Option<&str>]) -> Result<EmailAddress, SkipReason> {
+    let mut first_error = None;
+    for candidate in candidates.iter().flatten().filter(|c| !c.trim().is_empty()) {
+        match EmailAddress::parse(candidate) {
+            Ok(address) => return Ok(address),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(SkipReason::InvalidAddress(e)),
+        None if log.user_id().is_some() => Err(SkipReason::OnlyUserId),
+        None => Err(SkipReason::NoAddress),
+    }
+}

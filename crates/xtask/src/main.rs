@@ -1,0 +1,27 @@
+//! `cargo xtask <command>`: the project's own commands, so a fresh machine needs nothing but
+//! the Rust toolchain, Python 3 with pip, and this repository.
+//!
+//! - `test`: installs the test tools (`requirements.txt`), starts one moto server for the whole
+//!   run and runs every test in the workspace.
+
+mod test;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test::run(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask test [-- <test runner args>]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
