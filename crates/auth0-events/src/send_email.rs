@@ -131,13 +131,15 @@ impl SendEmailDetail {
         }
         serde_json::from_value(detail).map_err(|e| {
             let msg = e.to_string();
-            // These serde messages name fields and variants only; others (invalid type/value)
-            // may quote the value, which can be an address.
-            let safe = ["missing field", "unknown variant", "email address"];
-            if safe.iter().any(|p| msg.starts_with(p)) {
+            // Only these messages are free of event values: "missing field" names a field and
+            // "email address ..." is our own rule. serde's "unknown variant `x`" and "invalid
+            // type: string \"x\"" quote the value, which can be an address.
+            if msg.starts_with("missing field") || msg.starts_with("email address") {
                 ContractError::Malformed(msg)
+            } else if msg.starts_with("unknown variant") {
+                ContractError::Malformed("kind is not a known email kind".into())
             } else {
-                ContractError::Malformed("a field has the wrong type".into())
+                ContractError::Malformed("a field has the wrong type or value".into())
             }
         })
     }
@@ -214,6 +216,14 @@ mod tests {
         v["recipient"] = json!("not an address secret");
         let err = SendEmailDetail::from_value(v).unwrap_err().to_string();
         assert!(!err.contains("secret"), "{err}");
+
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["kind"] = json!("secret@example.com");
+        let err = SendEmailDetail::from_value(v).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "SendEmail detail is malformed: kind is not a known email kind"
+        );
 
         let mut v = serde_json::to_value(sample()).unwrap();
         v["log_id"] = json!(["secret@example.com"]);

@@ -1,0 +1,81 @@
+//! send-email: sends one security email through Bloomreach Engagement's transactional email API.
+//!
+//! An EventBridge rule on the Email bus invokes the function asynchronously with one event whose
+//! `detail-type` is `SendEmail` and whose `detail` is an [`auth0_events::send_email::SendEmailDetail`]
+//! (contract version 1). The function sends that one email:
+//!
+//! `POST {BLOOMREACH_API_BASE}/email/v2/projects/{BLOOMREACH_PROJECT_TOKEN}/sync`, HTTP Basic
+//! `base64(api_key_id:api_secret)`, with the JSON body
+//!
+//! ```json
+//! {
+//!   "campaign_name": "<BLOOMREACH_CAMPAIGN_<KIND>, default security-<kind>>",
+//!   "recipient": {
+//!     "customer_ids": {"<BLOOMREACH_CUSTOMER_ID_KEY, default registered>": "<recipient>"},
+//!     "email": "<recipient>",
+//!     "language": "<BLOOMREACH_LANGUAGE, omitted when unset>"
+//!   },
+//!   "email_content": {
+//!     "template_id": "<BLOOMREACH_TEMPLATE_<KIND>>",
+//!     "params": { "...": "see below" },
+//!     "sender_address": "<BLOOMREACH_SENDER_ADDRESS, omitted when unset>",
+//!     "sender_name": "<BLOOMREACH_SENDER_NAME, omitted when unset>"
+//!   },
+//!   "integration_id": "<BLOOMREACH_INTEGRATION_ID, omitted when unset>"
+//! }
+//! ```
+//!
+//! Settings and their defaults: [`config`].
+//!
+//! # Template params
+//!
+//! `email_content.params` is a JSON object with string values; templates can use:
+//!
+//! | Param | Present | Value |
+//! |---|---|---|
+//! | `occurred_at` | when the event has it | When it happened: Auth0's `date`, ISO 8601 UTC, as logged |
+//! | `new_email_masked` | `email_changed_old_address`, when known | Where the account's email now points, masked (`j***@example.org`) |
+//! | `email_kind` | always | `account_blocked`, `password_changed`, `email_changed_old_address` or `email_changed_new_address` |
+//! | `event_type` | always | The Auth0 log type code (`limit_wc`, `limit_sul`, `limit_mu`, `scp`, `sce`, ...) |
+//! | `reset_password_url` | when `RESET_PASSWORD_URL` is set | That link |
+//! | `support_url` | when `SUPPORT_URL` is set | That link |
+//!
+//! Facts added to `TemplateParams` (auth0-events) later are passed on under their own names
+//! without a change here: the params start from the serialized `detail.params`.
+//!
+//! # Outcomes
+//!
+//! | Bloomreach answer | Outcome | `errorType` |
+//! |---|---|---|
+//! | 2xx | `{"status":"sent","kind":..,"log_id":..,"dedupe_key":..,"attempts":n}` | |
+//! | 408, 429 (`Retry-After` seconds honoured, capped), 5xx, timeout, connection failure, 400 "Failed to render" / "context deadline exceeded" | retried in the invocation with capped, jittered backoff while `SEND_MAX_ATTEMPTS` and the deadline allow, then an error | `TransientSendFailure` |
+//! | 400 mentioning the suppression list | error, no retry | `EmailSuppressed` |
+//! | 400 template not found | error, no retry | `TemplateNotFound` |
+//! | 401, 403 | error, no retry | `BloomreachUnauthorized` |
+//! | any other 3xx/4xx | error, no retry | `EmailRejected` |
+//! | event not an EventBridge event, wrong `detail-type`, malformed detail | error, no call | `MalformedEvent` |
+//! | detail `version` other than 1 | error, no call | `UnsupportedContractVersion` |
+//!
+//! Every error fails the invocation: Lambda retries an asynchronous invocation twice, then hands
+//! the event to the function's OnFailure destination (or DLQ), where the `errorType` says whether
+//! a redrive can help. Nothing is dropped silently.
+//!
+//! # Personal data
+//!
+//! The recipient address and the params go into the request body only. Log lines and error
+//! messages carry the kind, `log_id`, `dedupe_key`, attempts, status codes and error classes;
+//! Bloomreach response bodies (which can echo the address) are only matched by substring.
+//!
+//! # Duplicates
+//!
+//! The API has no idempotency key and sends during the request: a retry after a timeout or a
+//! 5xx, or a redelivery of the same event by EventBridge/Lambda, can send the email twice. The
+//! `dedupe_key` (`<log_id>:<kind>`) is logged with every outcome; this crate keeps no
+//! deduplication store.
+
+pub mod bloomreach;
+pub mod config;
+pub mod handler;
+
+pub use config::Config;
+pub use handler::{Handler, HandlerError};

@@ -1,0 +1,261 @@
+//! The real send-email binary, run as Lambda runs it (Runtime API emulator), against a wiremock
+//! Bloomreach and, for credentials, Secrets Manager on moto.
+
+use auth0_events::{
+    EmailAddress, LogType,
+    send_email::{EmailKind, SendEmailDetail, TemplateParams},
+};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::time::Duration;
+use test_support::{
+    logs::assert_no_email_addresses,
+    runtime::{LambdaProcess, Outcome},
+};
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{body_json, body_partial_json, header, method, path},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_send-email");
+const PATH: &str = "/email/v2/projects/e2e-project/sync";
+const SENT_TO: &str = "jane.doe+shop@example.com";
+const SUPPRESSED: &str = "suppressed.user+x@example.org";
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn env(bloomreach: &MockServer) -> Vec<(&'static str, String)> {
+    vec![
+        ("BLOOMREACH_API_BASE", bloomreach.uri()),
+        ("BLOOMREACH_PROJECT_TOKEN", "e2e-project".into()),
+        ("BLOOMREACH_TEMPLATE_ACCOUNT_BLOCKED", "tpl-blocked".into()),
+        (
+            "BLOOMREACH_TEMPLATE_PASSWORD_CHANGED",
+            "tpl-password".into(),
+        ),
+        (
+            "BLOOMREACH_TEMPLATE_EMAIL_CHANGED_OLD_ADDRESS",
+            "tpl-old".into(),
+        ),
+        (
+            "BLOOMREACH_TEMPLATE_EMAIL_CHANGED_NEW_ADDRESS",
+            "tpl-new".into(),
+        ),
+        ("BLOOMREACH_SENDER_NAME", "Shop Security".into()),
+        ("SUPPORT_URL", "https://shop.example/help".into()),
+        ("BLOOMREACH_TIMEOUT_MS", "2000".into()),
+        ("SEND_BACKOFF_BASE_MS", "10".into()),
+    ]
+}
+
+fn with_env_credentials(mut pairs: Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
+    pairs.push(("BLOOMREACH_API_KEY_ID", "e2e-key".into()));
+    pairs.push(("BLOOMREACH_API_SECRET", "e2e-secret".into()));
+    pairs
+}
+
+fn basic(key_id: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{key_id}:{secret}"))
+    )
+}
+
+fn event(kind: EmailKind, to: &str, log_id: &str) -> Value {
+    let detail = SendEmailDetail::new(
+        kind,
+        EmailAddress::parse(to).unwrap(),
+        TemplateParams {
+            occurred_at: Some("2026-11-20T10:00:00.000Z".into()),
+            new_email_masked: None,
+        },
+        log_id,
+        LogType::LimitWc,
+    );
+    json!({
+        "version": "0",
+        "id": "0d4b8f0e-1b8e-4c44-9e8b-2f8f2c1f0001",
+        "detail-type": "SendEmail",
+        "source": "security-emails.email-transform",
+        "account": "123456789012",
+        "time": "2026-11-20T10:00:01Z",
+        "region": "eu-west-1",
+        "resources": [],
+        "detail": detail
+    })
+}
+
+fn expected_body(to: &str) -> Value {
+    json!({
+        "campaign_name": "security-account-blocked",
+        "recipient": {"customer_ids": {"registered": to}, "email": to},
+        "email_content": {
+            "template_id": "tpl-blocked",
+            "params": {
+                "occurred_at": "2026-11-20T10:00:00.000Z",
+                "email_kind": "account_blocked",
+                "event_type": "limit_wc",
+                "support_url": "https://shop.example/help"
+            },
+            "sender_name": "Shop Security"
+        }
+    })
+}
+
+#[tokio::test]
+async fn sends_then_reports_suppression_from_one_warm_process() {
+    let bloomreach = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(PATH))
+        .and(header(
+            "authorization",
+            basic("e2e-key", "e2e-secret").as_str(),
+        ))
+        .and(body_json(expected_body(SENT_TO)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"message": "Email was sent successfully.", "success": true})),
+        )
+        .expect(1)
+        .mount(&bloomreach)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(PATH))
+        .and(body_partial_json(
+            json!({"recipient": {"email": SUPPRESSED}}),
+        ))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "errors": [format!("Email address or domain {SUPPRESSED} is on the suppression list")]
+        })))
+        .expect(1)
+        .mount(&bloomreach)
+        .await;
+
+    let mut lambda =
+        LambdaProcess::spawn(BIN, "send-email", &with_env_credentials(env(&bloomreach))).await;
+
+    let sent = lambda
+        .invoke(
+            event(EmailKind::AccountBlocked, SENT_TO, "900001"),
+            INVOKE_TIMEOUT,
+        )
+        .await;
+    assert_eq!(
+        sent,
+        Outcome::Response(json!({
+            "status": "sent",
+            "kind": "account_blocked",
+            "log_id": "900001",
+            "dedupe_key": "900001:account_blocked",
+            "attempts": 1
+        }))
+    );
+    let received = bloomreach.received_requests().await.unwrap_or_default();
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&received[0].body).unwrap(),
+        expected_body(SENT_TO)
+    );
+
+    let suppressed = lambda
+        .invoke(
+            event(EmailKind::AccountBlocked, SUPPRESSED, "900002"),
+            INVOKE_TIMEOUT,
+        )
+        .await;
+    let Outcome::Error {
+        error_type,
+        error_message,
+    } = suppressed
+    else {
+        panic!("expected an error, got {suppressed:?}");
+    };
+    assert_eq!(error_type, "EmailSuppressed");
+    assert!(error_message.contains("900002"), "{error_message}");
+    assert_no_email_addresses(&error_message);
+    assert_eq!(
+        bloomreach
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .len(),
+        2
+    );
+
+    let output = lambda.output();
+    assert!(output.contains("email sent"), "{output}");
+    assert!(output.contains("EmailSuppressed"), "{output}");
+    assert_no_email_addresses(&output);
+}
+
+#[tokio::test]
+async fn a_missing_setting_stops_start_up_naming_it() {
+    let bloomreach = MockServer::start().await;
+    let mut pairs = with_env_credentials(env(&bloomreach));
+    pairs.retain(|(k, _)| *k != "BLOOMREACH_TEMPLATE_PASSWORD_CHANGED");
+    let mut lambda = LambdaProcess::spawn(BIN, "send-email", &pairs).await;
+
+    let code = lambda.wait_exit(Duration::from_secs(10)).await;
+    assert!(matches!(code, Some(c) if c != 0), "exit code {code:?}");
+    let output = lambda.output();
+    assert!(
+        output.contains("missing required setting BLOOMREACH_TEMPLATE_PASSWORD_CHANGED"),
+        "{output}"
+    );
+    assert!(!output.contains("e2e-secret"), "{output}");
+    assert_no_email_addresses(&output);
+    assert!(
+        bloomreach
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn credentials_come_from_secrets_manager_on_moto() {
+    let moto = test_support::moto::server().await;
+    let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let created = secrets
+        .create_secret()
+        .name(test_support::unique("bloomreach-e2e"))
+        .secret_string(r#"{"api_key_id":"sm-key-id","api_secret":"sm-api-secret"}"#)
+        .send()
+        .await
+        .unwrap();
+
+    let bloomreach = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(PATH))
+        .and(header(
+            "authorization",
+            basic("sm-key-id", "sm-api-secret").as_str(),
+        ))
+        .and(body_json(expected_body(SENT_TO)))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&bloomreach)
+        .await;
+
+    // No BLOOMREACH_API_KEY_ID / _SECRET in env: only the secret can supply them.
+    let mut pairs = env(&bloomreach);
+    pairs.push(("BLOOMREACH_SECRET_ARN", created.arn().unwrap().to_owned()));
+    pairs.extend(test_support::aws::env_for(moto.endpoint()));
+    let mut lambda = LambdaProcess::spawn(BIN, "send-email", &pairs).await;
+
+    let outcome = lambda
+        .invoke(
+            event(EmailKind::AccountBlocked, SENT_TO, "900003"),
+            INVOKE_TIMEOUT,
+        )
+        .await;
+    assert!(
+        matches!(&outcome, Outcome::Response(v) if v["status"] == "sent"),
+        "{outcome:?}\n{}",
+        lambda.output()
+    );
+    let output = lambda.output();
+    assert!(!output.contains("sm-api-secret"), "{output}");
+    assert_no_email_addresses(&output);
+}
