@@ -3,7 +3,9 @@
 //!
 //! - `test`: installs the test tools (`requirements.txt`), starts one moto server for the whole
 //!   run and runs every test in the workspace.
+//! - `run`: the main job locally (see `run.rs`).
 
+mod run;
 mod test;
 
 use std::process::ExitCode;
@@ -12,8 +14,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
+        Some("run") => run::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test [-- <test runner args>]");
+            eprintln!("usage: cargo xtask test [<test runner args>]");
+            eprintln!("       cargo xtask run [events/auth0/<sample>.json ...]");
             return ExitCode::from(2);
         }
     };

@@ -54,7 +54,7 @@ fn python() -> String {
 }
 
 /// pip is a no-op when the pinned versions are already there.
-fn install_python_tools(root: &Path) -> Result<(), String> {
+pub fn install_python_tools(root: &Path) -> Result<(), String> {
     let requirements = root.join("crates/xtask/requirements.txt");
     println!(
         "xtask: installing test tools from {}",
