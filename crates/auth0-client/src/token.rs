@@ -14,26 +14,24 @@ use crate::{
     error::{Call, Error, ErrorKind},
     http::{self, Http, Policy, Req},
 };
-use lambda_support::{ExposeSecret, SecretString, retry::Deadline};
+use lambda_support::{
+    ExposeSecret, SecretString,
+    retry::Deadline,
+    token_cache::{self, Fetched},
+};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
-use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
+use std::time::Duration;
 
 /// Auth0's documented default lifetime, used when a reply has no `expires_in`.
 const DEFAULT_EXPIRES_IN: u64 = 86_400;
 
 pub(crate) struct TokenCache {
-    slot: Mutex<Option<CachedToken>>,
+    cache: token_cache::TokenCache,
     url: String,
     audience: String,
     credentials: Credentials,
     margin: Duration,
-}
-
-struct CachedToken {
-    token: SecretString,
-    refresh_at: Instant,
 }
 
 #[derive(Serialize)]
@@ -51,11 +49,7 @@ struct TokenResponse {
     expires_in: Option<u64>,
 }
 
-/// How long a token that lives `expires_in` is used: its lifetime less `margin`, but at least
-/// half its lifetime.
-pub(crate) fn use_for(expires_in: Duration, margin: Duration) -> Duration {
-    expires_in.saturating_sub(margin.min(expires_in / 2))
-}
+pub(crate) use token_cache::use_for;
 
 impl std::fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,7 +68,7 @@ impl TokenCache {
         margin: Duration,
     ) -> Self {
         Self {
-            slot: Mutex::new(None),
+            cache: token_cache::TokenCache::new(margin),
             url: format!("{base_url}/oauth/token"),
             audience,
             credentials,
@@ -85,34 +79,22 @@ impl TokenCache {
     /// The cached token, or a new one if there is none or it is due for refresh. Errors name
     /// [`Call::Token`].
     pub async fn get(&self, http: &Http, deadline: &Deadline) -> Result<SecretString, Error> {
-        // Waiting for another caller's fetch is bounded by this caller's deadline.
-        let mut slot = tokio::time::timeout(deadline.remaining(), self.slot.lock())
+        self.cache
+            .get(
+                deadline,
+                || Error::new(Call::Token, ErrorKind::Timeout),
+                || self.fetch(http, deadline),
+            )
             .await
-            .map_err(|_| Error::new(Call::Token, ErrorKind::Timeout))?;
-        if let Some(cached) = slot.as_ref()
-            && Instant::now() < cached.refresh_at
-        {
-            return Ok(cached.token.clone());
-        }
-        let fetched = self.fetch(http, deadline).await?;
-        let token = fetched.token.clone();
-        *slot = Some(fetched);
-        Ok(token)
     }
 
     /// Drops `refused` if it is still the cached token (a concurrent caller may already have
     /// replaced it).
     pub async fn invalidate(&self, refused: &SecretString) {
-        let mut slot = self.slot.lock().await;
-        if slot
-            .as_ref()
-            .is_some_and(|c| c.token.expose_secret() == refused.expose_secret())
-        {
-            *slot = None;
-        }
+        self.cache.invalidate(refused).await;
     }
 
-    async fn fetch(&self, http: &Http, deadline: &Deadline) -> Result<CachedToken, Error> {
+    async fn fetch(&self, http: &Http, deadline: &Deadline) -> Result<Fetched, Error> {
         let body = http::json_body(
             Call::Token,
             &TokenRequest {
@@ -130,7 +112,6 @@ impl TokenCache {
             // Asking for another token is harmless, so 5xx and timeouts are retried.
             policy: Policy::IDEMPOTENT,
         };
-        let started = Instant::now();
         let reply = http.send(&req, None, deadline).await?;
         let parsed: TokenResponse = serde_json::from_slice(&reply)
             .map_err(|_| Error::new(Call::Token, ErrorKind::Decode))?;
@@ -145,18 +126,15 @@ impl TokenCache {
             refresh_in_s = use_for.as_secs(),
             "fetched an Auth0 Management API token"
         );
-        Ok(CachedToken {
+        Ok(Fetched {
             token: SecretString::from(parsed.access_token),
-            // Counted from the request, not the reply: errs on the early side.
-            refresh_at: started + use_for,
+            expires_in: Duration::from_secs(expires_in),
         })
     }
 
     #[cfg(test)]
     pub(crate) async fn expire_now(&self) {
-        if let Some(cached) = self.slot.lock().await.as_mut() {
-            cached.refresh_at = Instant::now();
-        }
+        self.cache.expire_now().await;
     }
 }
 

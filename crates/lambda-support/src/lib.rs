@@ -7,6 +7,7 @@
 pub mod config;
 pub mod retry;
 pub mod secrets;
+pub mod token_cache;
 
 pub use config::{ConfigError, Env};
 pub use secrecy::{ExposeSecret, SecretString};
