@@ -20,7 +20,6 @@ use lambda_support::{
     ExposeSecret, SecretString,
     retry::{Backoff, Deadline},
 };
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, StatusCode, header};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -32,17 +31,7 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Success bodies larger than this are refused (`Decode`).
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
-/// Everything but RFC 3986 unreserved characters: `+` → `%2B`, `@` → `%40`, `|` → `%7C`.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// `s` percent-encoded for use as one path segment or one query value.
-pub(crate) fn encode(s: &str) -> String {
-    utf8_percent_encode(s, COMPONENT).to_string()
-}
+pub(crate) use lambda_support::encode_component as encode;
 
 /// How a call may be retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -59,3 +59,28 @@ pub fn init_tracing() {
 pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
+
+/// Everything but RFC 3986 unreserved characters: `+` → `%2B`, `@` → `%40`, `|` → `%7C`.
+const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `s` percent-encoded for use as one path segment or one query value.
+pub fn encode_component(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encodes_everything_but_unreserved() {
+        assert_eq!(
+            super::encode_component("jane+shop@example.com"),
+            "jane%2Bshop%40example.com"
+        );
+        assert_eq!(super::encode_component("auth0|a/b c"), "auth0%7Ca%2Fb%20c");
+        assert_eq!(super::encode_component("A-z_0.9~"), "A-z_0.9~");
+    }
+}
