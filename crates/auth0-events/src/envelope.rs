@@ -2,7 +2,7 @@
 //! `{"source": "aws.partner/auth0.com/...", "detail-type": "Auth0 log",
 //!   "detail": {"log_id": "...", "data": {"type": "...", ...}}}`.
 
-use crate::{LogType, lenient};
+use crate::{EmailAddress, EmailAddressError, LogType, lenient};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
 use serde_json::Value;
@@ -120,7 +120,39 @@ impl Auth0Event {
     }
 }
 
+/// Why no address could be taken from a log. Carries no personal data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressProblem {
+    /// No candidate field is present, and no `user_id` either.
+    Absent,
+    /// No candidate field is present, but a `user_id` is: the address must be looked up.
+    OnlyUserId,
+    /// A candidate is present but is not an address (e.g. a username was typed).
+    Invalid(EmailAddressError),
+}
+
 impl Auth0Log {
+    /// The first of `candidates` that parses as an address, or why none did.
+    pub fn find_address(
+        &self,
+        candidates: &[Option<&str>],
+    ) -> Result<EmailAddress, AddressProblem> {
+        let mut first_error = None;
+        for candidate in candidates.iter().flatten().filter(|c| !c.trim().is_empty()) {
+            match EmailAddress::parse(candidate) {
+                Ok(address) => return Ok(address),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(AddressProblem::Invalid(e)),
+            None if self.user_id().is_some() => Err(AddressProblem::OnlyUserId),
+            None => Err(AddressProblem::Absent),
+        }
+    }
+
     /// `is_mobile`, or the older `isMobile`.
     pub fn is_mobile(&self) -> Option<bool> {
         self.is_mobile.or(self.is_mobile_legacy)
@@ -218,6 +250,33 @@ mod tests {
         assert_eq!(
             Auth0Event::from_value(envelope(json!({"data": {"type": "scp"}}))).unwrap_err(),
             MalformedEvent::MissingLogId
+        );
+    }
+
+    #[test]
+    fn find_address_takes_the_first_that_parses() {
+        let ev = Auth0Event::from_value(envelope(json!({"log_id": "1", "data": {
+            "type": "scp", "user_id": "auth0|1", "user_name": "janedoe",
+            "details": {"email": "Jane@Example.com"}}})))
+        .unwrap();
+        let log = &ev.log;
+        let got = log.find_address(&[log.user_name.as_deref(), log.details_str(&["email"])]);
+        assert_eq!(got.unwrap().as_str(), "jane@example.com");
+        assert_eq!(
+            log.find_address(&[log.user_name.as_deref()]),
+            Err(AddressProblem::Invalid(EmailAddressError::BadShape))
+        );
+        assert_eq!(
+            log.find_address(&[None, Some("  ")]),
+            Err(AddressProblem::OnlyUserId)
+        );
+        let anonymous = Auth0Event::from_value(envelope(
+            json!({"log_id": "1", "data": {"type": "limit_mu"}}),
+        ))
+        .unwrap();
+        assert_eq!(
+            anonymous.log.find_address(&[None]),
+            Err(AddressProblem::Absent)
         );
     }
 

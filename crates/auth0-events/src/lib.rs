@@ -13,6 +13,6 @@ pub mod log_type;
 pub mod send_email;
 
 pub use email::{EmailAddress, EmailAddressError};
-pub use envelope::{Auth0Event, Auth0Log, MalformedEvent};
+pub use envelope::{AddressProblem, Auth0Event, Auth0Log, MalformedEvent};
 pub use log_type::LogType;
 pub use send_email::{EmailKind, SendEmailDetail, TemplateParams};

@@ -11,8 +11,8 @@
 //! appear. `description` (which embeds the address in prose) is deliberately not parsed.
 
 use auth0_events::{
-    Auth0Event, Auth0Log, EmailAddress, EmailAddressError, EmailKind, LogType, SendEmailDetail,
-    TemplateParams,
+    AddressProblem, Auth0Event, EmailAddress, EmailAddressError, EmailKind, LogType,
+    SendEmailDetail, TemplateParams,
 };
 
 /// Which `sce` field holds the old address. Auth0's schema names `email` and `newEmail` but
@@ -128,20 +128,20 @@ pub fn transform(event: &Auth0Event, sce_old: SceOldField) -> Transformed {
     out
 }
 
-/// The first candidate that parses as an address; otherwise why none did.
-fn find_address(log: &Auth0Log, candidates: &[Option<&str>]) -> Result<EmailAddress, SkipReason> {
-    let mut first_error = None;
-    for candidate in candidates.iter().flatten().filter(|c| !c.trim().is_empty()) {
-        match EmailAddress::parse(candidate) {
-            Ok(address) => return Ok(address),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
+impl From<AddressProblem> for SkipReason {
+    fn from(p: AddressProblem) -> Self {
+        match p {
+            AddressProblem::Absent => SkipReason::NoAddress,
+            AddressProblem::OnlyUserId => SkipReason::OnlyUserId,
+            AddressProblem::Invalid(e) => SkipReason::InvalidAddress(e),
         }
     }
-    match first_error {
-        Some(e) => Err(SkipReason::InvalidAddress(e)),
-        None if log.user_id().is_some() => Err(SkipReason::OnlyUserId),
-        None => Err(SkipReason::NoAddress),
-    }
+}
+
+/// The first candidate that parses as an address; otherwise why none did.
+fn find_address(
+    log: &auth0_events::Auth0Log,
+    candidates: &[Option<&str>],
+) -> Result<EmailAddress, SkipReason> {
+    log.find_address(candidates).map_err(SkipReason::from)
 }

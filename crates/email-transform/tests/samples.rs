@@ -112,6 +112,11 @@ fn expectations() -> Vec<(&'static str, Expect)> {
         ),
         ("fcpr", Emails(vec![], vec!["unhandled_type"])),
         (
+            "fcpr_uppercase_plus",
+            Emails(vec![], vec!["unhandled_type"]),
+        ),
+        ("fcpr_no_email", Emails(vec![], vec!["unhandled_type"])),
+        (
             "limit_wc_uppercase_plus",
             Emails(
                 vec![email(

@@ -1,0 +1,190 @@
+//! Settings, read once at start-up.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `HYBRIS_BASE_URL` | required | SAP Commerce host, `https://...` (no `/occ/v2`) |
+//! | `HYBRIS_BASE_SITE` | required | OCC `baseSiteId`, e.g. `shop-uk` |
+//! | `HYBRIS_SECRET_ARN` | | Secrets Manager JSON `{"client_id": "...", "client_secret": "..."}` of an OAuth client with `ROLE_TRUSTED_CLIENT` |
+//! | `HYBRIS_CLIENT_ID` + `HYBRIS_CLIENT_SECRET` | | the same from env, used only when `HYBRIS_SECRET_ARN` is unset (local runs, tests) |
+//! | `HYBRIS_RESET_ENDPOINT` | `password-restore-token` | `password-restore-token` (`POST /passwordRestoreToken`, 2205 and later) or `forgotten-password-tokens` (`POST /forgottenpasswordtokens`, legacy): release-dependent, hence a setting |
+//! | `HYBRIS_TIMEOUT_MS` | `5000` | timeout of one Hybris call |
+//! | `HYBRIS_TOKEN_REFRESH_MARGIN_S` | `60` | fetch a new token this long before the old one expires |
+//! | `AUTH0_*` | | the Auth0 Management API client's settings (see the `auth0-client` crate): needs `update:users` to clear blocks |
+
+use auth0_client::Auth0Config;
+use lambda_support::{
+    ConfigError, Env, SecretString,
+    secrets::{self, Field},
+};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetEndpoint {
+    /// `POST /occ/v2/{site}/passwordRestoreToken` JSON `{"loginId"}` → 201 (2205 and later).
+    PasswordRestoreToken,
+    /// `POST /occ/v2/{site}/forgottenpasswordtokens` form `userId` → 202 (legacy).
+    ForgottenPasswordTokens,
+}
+
+pub struct HybrisCredentials {
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+impl std::fmt::Debug for HybrisCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HybrisCredentials")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+pub struct HybrisConfig {
+    pub base_url: String,
+    pub base_site: String,
+    pub credentials: HybrisCredentials,
+    pub reset_endpoint: ResetEndpoint,
+    pub timeout: Duration,
+    pub token_refresh_margin: Duration,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub hybris: HybrisConfig,
+    pub auth0: Auth0Config,
+}
+
+const CREDENTIALS: &[Field] = &[
+    Field {
+        json_key: "client_id",
+        env_var: "HYBRIS_CLIENT_ID",
+    },
+    Field {
+        json_key: "client_secret",
+        env_var: "HYBRIS_CLIENT_SECRET",
+    },
+];
+
+impl HybrisConfig {
+    pub async fn from_env(
+        env: &Env,
+        secrets_client: impl AsyncFnOnce() -> aws_sdk_secretsmanager::Client,
+    ) -> Result<Self, ConfigError> {
+        let base_url = env.url("HYBRIS_BASE_URL")?;
+        let base_site = env.required("HYBRIS_BASE_SITE")?;
+        let reset_endpoint = match env.optional("HYBRIS_RESET_ENDPOINT").as_deref() {
+            None | Some("password-restore-token") => ResetEndpoint::PasswordRestoreToken,
+            Some("forgotten-password-tokens") => ResetEndpoint::ForgottenPasswordTokens,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "HYBRIS_RESET_ENDPOINT".into(),
+                    expected: "`password-restore-token` or `forgotten-password-tokens`".into(),
+                });
+            }
+        };
+        let timeout = env.millis_or("HYBRIS_TIMEOUT_MS", 5_000)?;
+        let margin = env.parse_or(
+            "HYBRIS_TOKEN_REFRESH_MARGIN_S",
+            60u64,
+            "a whole number of seconds",
+        )?;
+        let mut creds =
+            secrets::load(env, "HYBRIS_SECRET_ARN", CREDENTIALS, secrets_client).await?;
+        let client_secret = creds
+            .remove("client_secret")
+            .ok_or_else(|| ConfigError::Missing("HYBRIS_CLIENT_SECRET".into()))?;
+        let client_id = creds
+            .remove("client_id")
+            .map(|s| lambda_support::ExposeSecret::expose_secret(&s).to_owned())
+            .ok_or_else(|| ConfigError::Missing("HYBRIS_CLIENT_ID".into()))?;
+        Ok(Self {
+            base_url,
+            base_site,
+            credentials: HybrisCredentials {
+                client_id,
+                client_secret,
+            },
+            reset_endpoint,
+            timeout,
+            token_refresh_margin: Duration::from_secs(margin),
+        })
+    }
+}
+
+impl Config {
+    /// Both clients' settings; `secrets_client` is called only for the settings that name a
+    /// Secrets Manager ARN.
+    pub async fn from_env(
+        env: &Env,
+        secrets_client: impl AsyncFn() -> aws_sdk_secretsmanager::Client,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            hybris: HybrisConfig::from_env(env, async || secrets_client().await).await?,
+            auth0: Auth0Config::from_env(env, async || secrets_client().await).await?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("HYBRIS_BASE_URL", "https://commerce.shop.example/"),
+            ("HYBRIS_BASE_SITE", "shop-uk"),
+            ("HYBRIS_CLIENT_ID", "lambda"),
+            ("HYBRIS_CLIENT_SECRET", "s3cret-value"),
+            ("AUTH0_DOMAIN", "shop.eu.auth0.com"),
+            ("AUTH0_CLIENT_ID", "m2m"),
+            ("AUTH0_CLIENT_SECRET", "auth0-secret"),
+        ]
+    }
+
+    async fn load(pairs: Vec<(&'static str, &'static str)>) -> Result<Config, ConfigError> {
+        Config::from_env(&Env::from_pairs(pairs), async || unreachable!("no ARN set")).await
+    }
+
+    #[tokio::test]
+    async fn defaults() {
+        let c = load(base()).await.unwrap();
+        assert_eq!(c.hybris.base_url, "https://commerce.shop.example");
+        assert_eq!(c.hybris.reset_endpoint, ResetEndpoint::PasswordRestoreToken);
+        assert_eq!(c.hybris.timeout, Duration::from_secs(5));
+        assert!(!format!("{c:?}").contains("s3cret-value"));
+    }
+
+    #[tokio::test]
+    async fn legacy_endpoint_and_bad_values_are_named() {
+        let mut pairs = base();
+        pairs.push(("HYBRIS_RESET_ENDPOINT", "forgotten-password-tokens"));
+        assert_eq!(
+            load(pairs).await.unwrap().hybris.reset_endpoint,
+            ResetEndpoint::ForgottenPasswordTokens
+        );
+        let mut pairs = base();
+        pairs.push(("HYBRIS_RESET_ENDPOINT", "v1"));
+        let err = load(pairs).await.unwrap_err().to_string();
+        assert!(err.contains("HYBRIS_RESET_ENDPOINT"), "{err}");
+        let pairs: Vec<_> = base()
+            .into_iter()
+            .filter(|(k, _)| *k != "HYBRIS_BASE_SITE")
+            .collect();
+        assert_eq!(
+            load(pairs).await.unwrap_err(),
+            ConfigError::Missing("HYBRIS_BASE_SITE".into())
+        );
+        let pairs: Vec<_> = base()
+            .into_iter()
+            .filter(|(k, _)| *k != "AUTH0_DOMAIN")
+            .collect();
+        assert!(
+            load(pairs)
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("AUTH0_DOMAIN")
+        );
+    }
+}

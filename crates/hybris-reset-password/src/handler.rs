@@ -1,0 +1,157 @@
+//! The Lambda handler: `fcpr` log → Hybris look-up → Hybris reset → Auth0 unblock.
+//!
+//! The steps run in that order so that a Hybris failure never leaves an Auth0 unblock behind
+//! without a reset email, and an unknown customer changes nothing anywhere.
+//!
+//! | what happens | outcome | `errorType` | state it leaves |
+//! |---|---|---|---|
+//! | event not an Auth0 log | error → Lambda retries → OnFailure | `MalformedEvent` | nothing done |
+//! | not an `fcpr` log | `{"outcome": "skipped", "reason": "unhandled_type"}` | | nothing done |
+//! | no usable address in the log | `{"outcome": "skipped", "reason": ...}` | | nothing done |
+//! | Hybris token/look-up 429, 5xx, timeout, network | error → retry → OnFailure | `HybrisUnavailable` | nothing done |
+//! | Hybris 401 after a token refresh, 403, other status | error → retry → OnFailure | `HybrisRefused` | nothing done |
+//! | customer not in Hybris (`UnknownIdentifierError`) | `{"outcome": "not_in_hybris"}` | | nothing done, nothing sent |
+//! | Hybris reset call fails | error as above | `HybrisUnavailable` / `HybrisRefused` | nothing visible (customer looked up only) |
+//! | Auth0 unblock fails, transient | error → retry (sends the Hybris reset email again) | `Auth0Unavailable` | reset email sent; blocks still in place |
+//! | Auth0 unblock fails, permanent (401/403: scope) | error → retry → OnFailure | `Auth0Refused` | reset email sent; blocks stay until they expire (30 days) or are cleared by hand |
+//! | all done | `{"outcome": "reset_started", "auth0_blocks_cleared": true}` | | reset email sent, blocks cleared |
+//!
+//! Every step is safe to repeat: a retry at worst sends the customer a second reset email.
+
+use crate::{
+    config::Config,
+    hybris::{HybrisClient, HybrisError},
+};
+use auth0_client::Auth0Client;
+use auth0_events::{AddressProblem, Auth0Event, LogType, MalformedEvent};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_support::retry::Deadline;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("malformed event: {0}")]
+    Malformed(#[from] MalformedEvent),
+    #[error("log {log_id}: {source}")]
+    Hybris {
+        log_id: String,
+        #[source]
+        source: HybrisError,
+    },
+    #[error(
+        "log {log_id}: Hybris reset email sent, but clearing Auth0 brute-force blocks failed: {source}"
+    )]
+    Auth0 {
+        log_id: String,
+        #[source]
+        source: auth0_client::Error,
+    },
+}
+
+impl HandlerError {
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::Malformed(_) => "MalformedEvent",
+            HandlerError::Hybris { source, .. } if source.is_transient() => "HybrisUnavailable",
+            HandlerError::Hybris { .. } => "HybrisRefused",
+            HandlerError::Auth0 { source, .. } if source.is_transient() => "Auth0Unavailable",
+            HandlerError::Auth0 { .. } => "Auth0Refused",
+        }
+    }
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        Diagnostic {
+            error_type: e.error_type().to_owned(),
+            // Names the log, the call and the class; never data.
+            error_message: e.to_string(),
+        }
+    }
+}
+
+pub struct Handler {
+    hybris: HybrisClient,
+    auth0: Auth0Client,
+}
+
+impl Handler {
+    pub fn new(config: Config) -> Result<Self, String> {
+        Ok(Self {
+            hybris: HybrisClient::new(config.hybris)
+                .map_err(|_| "could not build the Hybris HTTP client".to_owned())?,
+            auth0: Auth0Client::new(config.auth0).map_err(|e| e.to_string())?,
+        })
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+        let deadline = Deadline::from_epoch_millis(event.context.deadline, DEADLINE_MARGIN);
+        self.process(event.payload, &deadline).await
+    }
+
+    pub async fn process(
+        &self,
+        payload: Value,
+        deadline: &Deadline,
+    ) -> Result<Value, HandlerError> {
+        let event = Auth0Event::from_value(payload).inspect_err(|e| {
+            tracing::error!(error = %e, "event is not an Auth0 log; failing it for retry/DLQ");
+        })?;
+        let log_id = event.log_id.as_str();
+        let log = &event.log;
+        let skipped = |reason: &str| {
+            tracing::info!(
+                log_id,
+                log_type = log.log_type.code(),
+                reason,
+                "fcpr skipped"
+            );
+            Ok(json!({"log_id": log_id, "outcome": "skipped", "reason": reason}))
+        };
+        if log.log_type != LogType::Fcpr {
+            return skipped("unhandled_type");
+        }
+        let candidates = [
+            log.details_str(&["body", "email"]),
+            log.user_name.as_deref(),
+        ];
+        let email = match log.find_address(&candidates) {
+            Ok(email) => email,
+            // fcpr means Auth0 has no such user: a user_id cannot help here.
+            Err(AddressProblem::Invalid(_)) => return skipped("invalid_address"),
+            Err(_) => return skipped("no_address"),
+        };
+
+        let hybris_err = |source| HandlerError::Hybris {
+            log_id: log_id.to_owned(),
+            source,
+        };
+        let exists = self.hybris.customer_exists(&email, deadline).await.map_err(hybris_err)
+            .inspect_err(|e| tracing::error!(log_id, error_type = e.error_type(), error = %e, "Hybris look-up failed"))?;
+        if !exists {
+            tracing::info!(
+                log_id,
+                outcome = "not_in_hybris",
+                "customer in neither Auth0 nor Hybris; nothing sent"
+            );
+            return Ok(json!({"log_id": log_id, "outcome": "not_in_hybris"}));
+        }
+        self.hybris.start_reset(&email, deadline).await.map_err(hybris_err)
+            .inspect_err(|e| tracing::error!(log_id, error_type = e.error_type(), error = %e, "Hybris reset failed"))?;
+        tracing::info!(log_id, "Hybris reset email requested");
+        self.auth0
+            .delete_user_blocks_by_identifier(email.as_str(), deadline)
+            .await
+            .map_err(|source| HandlerError::Auth0 { log_id: log_id.to_owned(), source })
+            .inspect_err(|e| tracing::error!(log_id, error_type = e.error_type(), error = %e, "clearing Auth0 blocks failed"))?;
+        tracing::info!(
+            log_id,
+            outcome = "reset_started",
+            "Hybris reset started and Auth0 brute-force blocks cleared"
+        );
+        Ok(json!({"log_id": log_id, "outcome": "reset_started", "auth0_blocks_cleared": true}))
+    }
+}
