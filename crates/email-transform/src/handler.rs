@@ -22,6 +22,14 @@ pub enum HandlerError {
     Malformed(#[from] MalformedEvent),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    /// The log had only a `user_id` and Auth0 could not be asked for the address: retried
+    /// like any failure, so the email is late rather than lost.
+    #[error("log {log_id}: looking the address up in Auth0 failed: {source}")]
+    Auth0Lookup {
+        log_id: String,
+        #[source]
+        source: auth0_client::Error,
+    },
 }
 
 impl From<HandlerError> for Diagnostic {
@@ -29,6 +37,7 @@ impl From<HandlerError> for Diagnostic {
         let error_type = match e {
             HandlerError::Malformed(_) => "MalformedEvent",
             HandlerError::Publish(_) => "PublishFailed",
+            HandlerError::Auth0Lookup { .. } => "Auth0LookupFailed",
         };
         Diagnostic {
             error_type: error_type.to_owned(),
@@ -40,12 +49,22 @@ impl From<HandlerError> for Diagnostic {
 pub struct Handler {
     config: Config,
     publisher: Publisher,
+    /// Set when Auth0 is configured: resolves logs that carry only a `user_id`.
+    auth0: Option<auth0_client::Auth0Client>,
 }
 
 impl Handler {
-    pub fn new(config: Config, client: aws_sdk_eventbridge::Client) -> Self {
+    pub fn new(
+        config: Config,
+        client: aws_sdk_eventbridge::Client,
+        auth0: Option<auth0_client::Auth0Client>,
+    ) -> Self {
         let publisher = Publisher::new(client, &config.email_bus, config.publish_backoff);
-        Self { config, publisher }
+        Self {
+            config,
+            publisher,
+            auth0,
+        }
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
@@ -73,7 +92,38 @@ impl Handler {
             );
         }
 
-        let out = transform::transform(&event, self.config.sce_old_field);
+        let sce = self.config.sce_old_field;
+        let mut out = transform::transform(&event, sce, None);
+        if let (Some(auth0), Some(user_id)) = (&self.auth0, transform::lookup_user_id(&event, &out))
+        {
+            match auth0.get_user(user_id, deadline).await {
+                Ok(Some(user)) => match user.email {
+                    Some(email) => {
+                        tracing::info!(log_id, log_type, "address looked up in Auth0 by user_id");
+                        out = transform::transform(&event, sce, Some(&email));
+                    }
+                    None => tracing::warn!(
+                        log_id,
+                        log_type,
+                        reason = "auth0_user_has_no_email",
+                        "look-up found no address"
+                    ),
+                },
+                Ok(None) => tracing::warn!(
+                    log_id,
+                    log_type,
+                    reason = "auth0_user_not_found",
+                    "look-up found no user"
+                ),
+                Err(source) => {
+                    tracing::error!(log_id, log_type, error = %source, "Auth0 look-up failed");
+                    return Err(HandlerError::Auth0Lookup {
+                        log_id: log_id.to_owned(),
+                        source,
+                    });
+                }
+            }
+        }
         for skip in &out.skipped {
             let kind = skip.kind.map(|k| k.as_str());
             if skip.reason == SkipReason::UnhandledType {

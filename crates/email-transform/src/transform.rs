@@ -9,6 +9,11 @@
 //!
 //! A log without a usable address is skipped, not failed: retrying cannot make an address
 //! appear. `description` (which embeds the address in prose) is deliberately not parsed.
+//!
+//! When a log has a `user_id` but no usable address, the handler may look the user up in Auth0
+//! ([`lookup_user_id`]) and call [`transform`] again with that address as `looked_up`: it is
+//! the last candidate for every email except the old-address email of an `sce` (Auth0 only
+//! knows the current, i.e. new, address).
 
 use auth0_events::{
     AddressProblem, Auth0Event, EmailAddress, EmailAddressError, EmailKind, LogType,
@@ -66,8 +71,27 @@ pub struct Transformed {
     pub skipped: Vec<Skip>,
 }
 
-pub fn transform(event: &Auth0Event, sce_old: SceOldField) -> Transformed {
+/// The `user_id` worth looking up in Auth0: the log has one and some email lacks an address
+/// that the user's current Auth0 address would supply.
+pub fn lookup_user_id<'a>(event: &'a Auth0Event, out: &Transformed) -> Option<&'a str> {
+    let resolvable = out.skipped.iter().any(|s| {
+        s.kind
+            .is_some_and(|k| k != EmailKind::EmailChangedOldAddress)
+            && matches!(
+                s.reason,
+                SkipReason::OnlyUserId | SkipReason::InvalidAddress(_)
+            )
+    });
+    resolvable.then(|| event.log.user_id()).flatten()
+}
+
+pub fn transform(
+    event: &Auth0Event,
+    sce_old: SceOldField,
+    looked_up: Option<&EmailAddress>,
+) -> Transformed {
     let log = &event.log;
+    let looked_up = looked_up.map(EmailAddress::as_str);
     let mut out = Transformed::default();
     let params = TemplateParams {
         occurred_at: log.date.clone(),
@@ -90,12 +114,16 @@ pub fn transform(event: &Auth0Event, sce_old: SceOldField) -> Transformed {
         t if t.is_brute_force_block() => {
             emit(
                 EmailKind::AccountBlocked,
-                find_address(log, &[log.user_name.as_deref()]),
+                find_address(log, &[log.user_name.as_deref(), looked_up]),
                 params,
             );
         }
         LogType::Scp => {
-            let candidates = [log.details_str(&["email"]), log.user_name.as_deref()];
+            let candidates = [
+                log.details_str(&["email"]),
+                log.user_name.as_deref(),
+                looked_up,
+            ];
             emit(
                 EmailKind::PasswordChanged,
                 find_address(log, &candidates),
@@ -108,7 +136,7 @@ pub fn transform(event: &Auth0Event, sce_old: SceOldField) -> Transformed {
                 SceOldField::NewEmail => ("newEmail", "email"),
             };
             let old = find_address(log, &[log.details_str(&["body", old_key])]);
-            let new = find_address(log, &[log.details_str(&["body", new_key])]);
+            let new = find_address(log, &[log.details_str(&["body", new_key]), looked_up]);
             let old = match (&old, &new) {
                 (Ok(o), Ok(n)) if o == n => Err(SkipReason::SameAddress),
                 _ => old,

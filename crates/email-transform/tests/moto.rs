@@ -39,7 +39,7 @@ async fn sce_lands_two_send_email_events_on_the_email_bus() {
         bus.bus_name.as_str(),
     )]))
     .unwrap();
-    let handler = Handler::new(config, aws_sdk_eventbridge::Client::new(&sdk));
+    let handler = Handler::new(config, aws_sdk_eventbridge::Client::new(&sdk), None);
     let out = handler
         .process(sample("sce"), &Deadline::after(Duration::from_secs(10)))
         .await

@@ -1,8 +1,9 @@
 //! Every Auth0 sample in `events/auth0/` → exactly the SendEmail details (or skips) expected.
 //! Pure: the transform is called as a plain function, no I/O beyond reading the samples.
 
+use auth0_events::EmailAddress;
 use auth0_events::{Auth0Event, MalformedEvent};
-use email_transform::transform::{SceOldField, SkipReason, transform};
+use email_transform::transform::{SceOldField, SkipReason, lookup_user_id, transform};
 use serde_json::{Value, json};
 use std::{collections::BTreeSet, path::PathBuf};
 
@@ -168,7 +169,7 @@ fn every_sample_maps_to_exactly_the_expected_emails() {
             }
             Expect::Emails(want_emails, want_skips) => {
                 let event = parsed.unwrap_or_else(|e| panic!("{name}: {e}"));
-                let out = transform(&event, SceOldField::Email);
+                let out = transform(&event, SceOldField::Email, None);
                 let got: Vec<Value> = out
                     .emails
                     .iter()
@@ -202,7 +203,7 @@ fn every_sample_maps_to_exactly_the_expected_emails() {
 #[test]
 fn sce_field_mapping_is_configurable() {
     let event = Auth0Event::from_value(load("sce")).unwrap();
-    let out = transform(&event, SceOldField::NewEmail);
+    let out = transform(&event, SceOldField::NewEmail, None);
     let pairs: Vec<(&str, &str)> = out
         .emails
         .iter()
@@ -225,7 +226,11 @@ fn sce_field_mapping_is_configurable() {
 fn same_old_and_new_address_sends_one_email() {
     let mut v = load("sce");
     v["detail"]["data"]["details"]["body"]["newEmail"] = json!("OLD.address@example.com");
-    let out = transform(&Auth0Event::from_value(v).unwrap(), SceOldField::Email);
+    let out = transform(
+        &Auth0Event::from_value(v).unwrap(),
+        SceOldField::Email,
+        None,
+    );
     assert_eq!(out.emails.len(), 1);
     assert_eq!(out.emails[0].kind.as_str(), "email_changed_new_address");
     assert_eq!(out.skipped[0].reason, SkipReason::SameAddress);
@@ -235,7 +240,11 @@ fn same_old_and_new_address_sends_one_email() {
 fn scp_falls_back_to_user_name() {
     let mut v = load("scp");
     v["detail"]["data"]["details"] = json!({});
-    let out = transform(&Auth0Event::from_value(v).unwrap(), SceOldField::Email);
+    let out = transform(
+        &Auth0Event::from_value(v).unwrap(),
+        SceOldField::Email,
+        None,
+    );
     assert_eq!(out.emails[0].recipient.as_str(), "maria.rossi@example.com");
 }
 
@@ -246,11 +255,55 @@ fn redelivery_gives_the_same_dedupe_keys() {
     let mut again = first.clone();
     again["id"] = json!("00000000-0000-4000-8000-000000000000");
     let keys = |v: Value| -> Vec<String> {
-        transform(&Auth0Event::from_value(v).unwrap(), SceOldField::Email)
-            .emails
-            .into_iter()
-            .map(|e| e.dedupe_key)
-            .collect()
+        transform(
+            &Auth0Event::from_value(v).unwrap(),
+            SceOldField::Email,
+            None,
+        )
+        .emails
+        .into_iter()
+        .map(|e| e.dedupe_key)
+        .collect()
     };
     assert_eq!(keys(first), keys(again));
+}
+
+#[test]
+fn a_looked_up_address_fills_only_what_the_log_lacks() {
+    let looked_up = EmailAddress::parse("From.Auth0@example.com").unwrap();
+    // scp with only a user_id: worth a look-up, and the looked-up address is used.
+    let event = Auth0Event::from_value(load("scp_only_user_id")).unwrap();
+    let first = transform(&event, SceOldField::Email, None);
+    assert_eq!(
+        lookup_user_id(&event, &first),
+        Some("auth0|6650f1c2a3b4c5d6e7f80915")
+    );
+    let out = transform(&event, SceOldField::Email, Some(&looked_up));
+    assert_eq!(out.emails.len(), 1);
+    assert_eq!(out.emails[0].recipient.as_str(), "from.auth0@example.com");
+
+    // A log whose address is in the log does not need (or use) a look-up.
+    let event = Auth0Event::from_value(load("scp")).unwrap();
+    assert_eq!(
+        lookup_user_id(&event, &transform(&event, SceOldField::Email, None)),
+        None
+    );
+    let out = transform(&event, SceOldField::Email, Some(&looked_up));
+    assert_eq!(out.emails[0].recipient.as_str(), "maria.rossi@example.com");
+
+    // sce missing its old address: Auth0 only knows the new one, so no look-up for it.
+    let mut v = load("sce");
+    v["detail"]["data"]["details"]["body"] = json!({"newEmail": "new.address@example.org"});
+    let event = Auth0Event::from_value(v).unwrap();
+    assert_eq!(
+        lookup_user_id(&event, &transform(&event, SceOldField::Email, None)),
+        None
+    );
+
+    // No user_id: nothing to look up.
+    let event = Auth0Event::from_value(load("limit_mu_no_user")).unwrap();
+    assert_eq!(
+        lookup_user_id(&event, &transform(&event, SceOldField::Email, None)),
+        None
+    );
 }

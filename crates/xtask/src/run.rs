@@ -130,8 +130,11 @@ async fn run_samples(
     let transform_config =
         email_transform::Config::from_env(&Env::from_pairs([("EMAIL_BUS_NAME", "email")]))
             .map_err(|e| e.to_string())?;
-    let transform =
-        email_transform::Handler::new(transform_config, aws_sdk_eventbridge::Client::new(&sdk));
+    let transform = email_transform::Handler::new(
+        transform_config,
+        aws_sdk_eventbridge::Client::new(&sdk),
+        None,
+    );
     let mut send_env = vec![
         ("BLOOMREACH_API_BASE".to_owned(), bloomreach.clone()),
         (
