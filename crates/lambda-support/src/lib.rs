@@ -42,6 +42,10 @@ pub fn init_tracing() {
             directives.push_str(&format!(",{quiet}=info"));
         }
     }
+    // Audit lines (target `audit`) are INFO and must survive a WARN/ERROR setting.
+    if !level.contains("audit=") {
+        directives.push_str(",audit=info");
+    }
     let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
     // `try_init`: a second call (tests, local runner) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()

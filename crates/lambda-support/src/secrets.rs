@@ -21,11 +21,30 @@ pub async fn load(
     fields: &[Field],
     client: impl AsyncFnOnce() -> Client,
 ) -> Result<HashMap<&'static str, SecretString>, ConfigError> {
+    load_with_optional(env, arn_var, fields, &[], client)
+        .await
+        .map(|(required, _)| required)
+}
+
+/// As [`load`], plus `optional` fields (e.g. the previous value during a rotation) that may be
+/// absent or blank; only those present are in the second map. One `GetSecretValue` at most.
+pub async fn load_with_optional(
+    env: &Env,
+    arn_var: &str,
+    required: &[Field],
+    optional: &[Field],
+    client: impl AsyncFnOnce() -> Client,
+) -> Result<Secrets, ConfigError> {
     let Some(arn) = env.optional(arn_var) else {
-        return fields
+        let required = required
             .iter()
             .map(|f| Ok((f.json_key, SecretString::from(env.required(f.env_var)?))))
+            .collect::<Result<_, ConfigError>>()?;
+        let optional = optional
+            .iter()
+            .filter_map(|f| Some((f.json_key, SecretString::from(env.optional(f.env_var)?))))
             .collect();
+        return Ok((required, optional));
     };
     let secret_err = |reason: String| ConfigError::Secret {
         name: arn_var.to_owned(),
@@ -46,17 +65,33 @@ pub async fn load(
         .ok_or_else(|| secret_err("secret has no SecretString".into()))?;
     let json: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
         .map_err(|_| secret_err("SecretString is not a JSON object".into()))?;
-    fields
+    let value = |f: &Field| {
+        json.get(f.json_key)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| SecretString::from(v.to_owned()))
+    };
+    let required = required
         .iter()
-        .map(|f| match json.get(f.json_key).and_then(|v| v.as_str()) {
-            Some(v) if !v.is_empty() => Ok((f.json_key, SecretString::from(v.to_owned()))),
-            _ => Err(secret_err(format!(
-                "key {} missing or not a string",
-                f.json_key
-            ))),
+        .map(|f| {
+            value(f)
+                .map(|v| (f.json_key, v))
+                .ok_or_else(|| secret_err(format!("key {} missing or not a string", f.json_key)))
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    let optional = optional
+        .iter()
+        .filter_map(|f| Some((f.json_key, value(f)?)))
+        .collect();
+    Ok((required, optional))
 }
+
+/// Required and optional values by JSON key.
+pub type Secrets = (
+    HashMap<&'static str, SecretString>,
+    HashMap<&'static str, SecretString>,
+);
 
 #[cfg(test)]
 mod tests {
@@ -134,6 +169,34 @@ mod tests {
             err.contains("api_secret") && !err.contains("kid-from-sm"),
             "{err}"
         );
+
+        // Optional keys: present ones are returned, absent ones are not an error.
+        let with_previous = client
+            .create_secret()
+            .name(test_support::unique("rotating"))
+            .secret_string(r#"{"api_key_id":"k","api_secret":"s","api_secret_previous":"old"}"#)
+            .send()
+            .await
+            .unwrap();
+        let optional = [
+            Field {
+                json_key: "api_secret_previous",
+                env_var: "T_SECRET_PREVIOUS",
+            },
+            Field {
+                json_key: "api_key_previous",
+                env_var: "T_KEY_PREVIOUS",
+            },
+        ];
+        let env = Env::from_pairs([("T_SECRET_ARN", with_previous.arn().unwrap())]);
+        let (req, opt) = load_with_optional(&env, "T_SECRET_ARN", FIELDS, &optional, async || {
+            client.clone()
+        })
+        .await
+        .unwrap();
+        assert_eq!(req["api_secret"].expose_secret(), "s");
+        assert_eq!(opt["api_secret_previous"].expose_secret(), "old");
+        assert!(!opt.contains_key("api_key_previous"));
 
         // An unknown ARN fails start-up naming the setting.
         let env = Env::from_pairs([(
