@@ -27,6 +27,8 @@
 //! | `SEND_MAX_ATTEMPTS` | no | `4` | API calls per invocation for transient failures, the first included, at least 1 |
 //! | `SEND_BACKOFF_BASE_MS` | no | `200` | Upper bound of the first retry's delay (full jitter, doubles per retry), ms |
 //! | `SEND_BACKOFF_CAP_MS` | no | `5000` | No retry delay exceeds this, `Retry-After` included, ms |
+//! | `DEDUPE_TABLE_NAME` | no | unset (no dedupe) | DynamoDB table (key `dedupe_key`, TTL `expires_at`) that makes each `dedupe_key` send at most once |
+//! | `DEDUPE_KEEP_HOURS` | no | `168` | How long a sent email's record blocks a resend of the same `dedupe_key` (covers EventBridge/Lambda retries and Auth0 stream replays) |
 //!
 //! Blank values count as unset. Retries also stop when the next attempt could not finish
 //! before the invocation's deadline (less a 500 ms margin).
@@ -55,6 +57,9 @@ pub const TIMEOUT_MS: &str = "BLOOMREACH_TIMEOUT_MS";
 pub const MAX_ATTEMPTS: &str = "SEND_MAX_ATTEMPTS";
 pub const BACKOFF_BASE_MS: &str = "SEND_BACKOFF_BASE_MS";
 pub const BACKOFF_CAP_MS: &str = "SEND_BACKOFF_CAP_MS";
+pub const DEDUPE_TABLE_NAME: &str = "DEDUPE_TABLE_NAME";
+pub const DEDUPE_KEEP_HOURS: &str = "DEDUPE_KEEP_HOURS";
+pub const DEFAULT_DEDUPE_KEEP_HOURS: u64 = 168;
 
 pub const DEFAULT_CUSTOMER_ID_KEY: &str = "registered";
 pub const DEFAULT_TIMEOUT_MS: u64 = 5_000;
@@ -80,6 +85,10 @@ pub struct Config {
     pub api: ApiConfig,
     pub message: MessageConfig,
     pub backoff: Backoff,
+    /// `DEDUPE_TABLE_NAME`: the idempotency table, if any.
+    pub dedupe_table: Option<String>,
+    /// `DEDUPE_KEEP_HOURS`: how long a sent email's record blocks a resend.
+    pub dedupe_keep: Duration,
 }
 
 /// Where and how to call the API.
@@ -271,6 +280,15 @@ impl Config {
             },
             message,
             backoff,
+            dedupe_table: env.optional(DEDUPE_TABLE_NAME),
+            dedupe_keep: Duration::from_secs(
+                3_600
+                    * env.parse_or(
+                        DEDUPE_KEEP_HOURS,
+                        DEFAULT_DEDUPE_KEEP_HOURS,
+                        "a whole number of hours",
+                    )?,
+            ),
         })
     }
 }

@@ -4,6 +4,7 @@
 use crate::{
     bloomreach::{self, BuildError, Email, EmailContent, Recipient, SendError},
     config::{Config, MessageConfig},
+    dedupe::{Claim, Dedupe, DedupeError},
 };
 use auth0_events::send_email::{ContractError, DETAIL_TYPE, SendEmailDetail};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
@@ -39,6 +40,15 @@ pub enum HandlerError {
         #[source]
         source: SendError,
     },
+    /// Another invocation holds this email's dedupe lock: retried later by Lambda.
+    #[error("{kind} email for log {log_id} is being sent by another invocation")]
+    InProgress { kind: &'static str, log_id: String },
+    #[error("log {log_id}: {source}")]
+    Dedupe {
+        log_id: String,
+        #[source]
+        source: DedupeError,
+    },
 }
 
 impl HandlerError {
@@ -50,6 +60,8 @@ impl HandlerError {
                 "UnsupportedContractVersion"
             }
             HandlerError::Contract(_) => "MalformedEvent",
+            HandlerError::InProgress { .. } => "DuplicateInProgress",
+            HandlerError::Dedupe { .. } => "DedupeStoreFailed",
             HandlerError::Send { source, .. } => match source {
                 SendError::Transient { .. } => "TransientSendFailure",
                 SendError::Suppressed => "EmailSuppressed",
@@ -77,6 +89,7 @@ pub struct Handler {
     client: bloomreach::Client,
     message: MessageConfig,
     backoff: Backoff,
+    dedupe: Option<Dedupe>,
 }
 
 impl Handler {
@@ -85,7 +98,14 @@ impl Handler {
             client: bloomreach::Client::new(&config.api)?,
             message: config.message,
             backoff: config.backoff,
+            dedupe: None,
         })
+    }
+
+    /// Sends each `dedupe_key` at most once (see [`crate::dedupe`]).
+    pub fn with_dedupe(mut self, dedupe: Dedupe) -> Self {
+        self.dedupe = Some(dedupe);
+        self
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
@@ -101,8 +121,54 @@ impl Handler {
                 return Err(e);
             }
         };
-        let result = self.send(&detail, deadline).await;
         let kind = detail.kind.as_str();
+        let log_id = detail.log_id.as_str();
+        let key = detail.dedupe_key.as_str();
+        if let Some(dedupe) = &self.dedupe {
+            let claim = dedupe
+                .claim(key, deadline.remaining() + DEADLINE_MARGIN)
+                .await
+                .map_err(|source| HandlerError::Dedupe {
+                    log_id: log_id.to_owned(),
+                    source,
+                })
+                .inspect_err(
+                    |e| tracing::error!(kind, log_id, error = %e, "dedupe store failed"),
+                )?;
+            match claim {
+                Claim::Acquired => {}
+                Claim::AlreadySent => {
+                    tracing::info!(
+                        kind,
+                        log_id,
+                        dedupe_key = key,
+                        "already sent; not sending again"
+                    );
+                    return Ok(
+                        json!({"status": "duplicate", "kind": kind, "log_id": log_id, "dedupe_key": key}),
+                    );
+                }
+                Claim::InProgress => {
+                    let e = HandlerError::InProgress {
+                        kind,
+                        log_id: log_id.to_owned(),
+                    };
+                    tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "email in progress elsewhere");
+                    return Err(e);
+                }
+            }
+        }
+        let result = self.send(&detail, deadline).await;
+        if let Some(dedupe) = &self.dedupe {
+            // Failures here are logged only: the email's own outcome is what the caller needs.
+            let recorded = match result {
+                Ok(_) => dedupe.complete(key).await,
+                Err(_) => dedupe.release(key).await,
+            };
+            if let Err(e) = recorded {
+                tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "could not update the dedupe record");
+            }
+        }
         match &result {
             Ok(attempts) => tracing::info!(
                 kind,

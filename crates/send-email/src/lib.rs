@@ -69,12 +69,14 @@
 //! # Duplicates
 //!
 //! The API has no idempotency key and sends during the request: a retry after a timeout or a
-//! 5xx, or a redelivery of the same event by EventBridge/Lambda, can send the email twice. The
-//! `dedupe_key` (`<log_id>:<kind>`) is logged with every outcome; this crate keeps no
-//! deduplication store.
+//! 5xx, or a redelivery of the same event by EventBridge/Lambda, can send the email twice.
+//! With `DEDUPE_TABLE_NAME` set, [`dedupe`] keeps a DynamoDB record per `dedupe_key`
+//! (`<log_id>:<kind>`) so a redelivered or replayed event is answered `"status": "duplicate"`
+//! without a second email; a retry inside one invocation after a timeout can still send twice.
 
 pub mod bloomreach;
 pub mod config;
+pub mod dedupe;
 pub mod handler;
 
 pub use config::Config;

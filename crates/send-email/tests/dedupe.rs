@@ -1,0 +1,186 @@
+//! The DynamoDB dedupe record against moto server, with a wiremock Bloomreach: one email per
+//! `dedupe_key`, a failed send released for the retry, a held lock respected.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use lambda_runtime::{Context, LambdaEvent};
+use lambda_support::Env;
+use send_email::{Config, Handler, dedupe::Dedupe};
+use serde_json::{Value, json};
+use test_support::logs;
+use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
+
+fn event() -> Value {
+    let path = format!(
+        "{}/../../events/send-email/account_blocked.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn invocation(payload: Value) -> LambdaEvent<Value> {
+    let mut ctx = Context::default();
+    ctx.deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 10_000;
+    LambdaEvent::new(payload, ctx)
+}
+
+async fn setup(
+    bloomreach: &MockServer,
+) -> (
+    Handler,
+    aws_sdk_dynamodb::Client,
+    String,
+    test_support::moto::Moto,
+) {
+    let moto = test_support::moto::server().await;
+    let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = test_support::unique("dedupe");
+    dynamo
+        .create_table()
+        .table_name(&table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("dedupe_key")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("dedupe_key")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let mut pairs = vec![
+        ("BLOOMREACH_API_BASE".to_owned(), bloomreach.uri()),
+        ("BLOOMREACH_PROJECT_TOKEN".to_owned(), "project".to_owned()),
+        ("BLOOMREACH_API_KEY_ID".to_owned(), "key".to_owned()),
+        ("BLOOMREACH_API_SECRET".to_owned(), "secret".to_owned()),
+        ("SEND_MAX_ATTEMPTS".to_owned(), "1".to_owned()),
+        ("DEDUPE_TABLE_NAME".to_owned(), table.clone()),
+    ];
+    for kind in auth0_events::EmailKind::ALL {
+        pairs.push((send_email::config::template_var(kind), "tpl".to_owned()));
+    }
+    let config = Config::from_env(&Env::from_pairs(pairs), async || unreachable!())
+        .await
+        .unwrap();
+    assert_eq!(config.dedupe_table.as_deref(), Some(table.as_str()));
+    let dedupe = Dedupe::new(dynamo.clone(), &table, config.dedupe_keep);
+    let handler = Handler::new(config).unwrap().with_dedupe(dedupe);
+    (handler, dynamo, table, moto)
+}
+
+async fn record(dynamo: &aws_sdk_dynamodb::Client, table: &str) -> Option<String> {
+    let out = dynamo
+        .get_item()
+        .table_name(table)
+        .key(
+            "dedupe_key",
+            AttributeValue::S("90020261120095811043000000000000001:account_blocked".into()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    out.item()?.get("status")?.as_s().ok().cloned()
+}
+
+#[tokio::test]
+async fn a_redelivered_event_is_sent_once() {
+    let (capture, _g) = logs::Capture::install();
+    let bloomreach = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .expect(1)
+        .mount(&bloomreach)
+        .await;
+    let (handler, dynamo, table, _moto) = setup(&bloomreach).await;
+
+    let first = handler.handle(invocation(event())).await.unwrap();
+    assert_eq!(first["status"], "sent");
+    assert_eq!(record(&dynamo, &table).await.as_deref(), Some("COMPLETE"));
+    // EventBridge redelivers: new envelope id, same detail.
+    let mut again = event();
+    again["id"] = json!("ffffffff-0000-4000-8000-000000000000");
+    let second = handler.handle(invocation(again)).await.unwrap();
+    assert_eq!(second["status"], "duplicate");
+    assert_eq!(
+        second["dedupe_key"],
+        "90020261120095811043000000000000001:account_blocked"
+    );
+    logs::assert_no_email_addresses(&capture.text());
+}
+
+#[tokio::test]
+async fn a_failed_send_is_released_for_the_retry() {
+    let bloomreach = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&bloomreach)
+        .await;
+    let (handler, dynamo, table, _moto) = setup(&bloomreach).await;
+    let err = handler.handle(invocation(event())).await.unwrap_err();
+    assert_eq!(err.error_type(), "TransientSendFailure");
+    assert_eq!(record(&dynamo, &table).await, None, "the lock is released");
+
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .expect(1)
+        .mount(&bloomreach)
+        .await;
+    let retried = handler.handle(invocation(event())).await.unwrap();
+    assert_eq!(retried["status"], "sent");
+}
+
+#[tokio::test]
+async fn a_lock_held_elsewhere_is_respected_until_it_runs_out() {
+    let bloomreach = MockServer::start().await;
+    let (handler, dynamo, table, _moto) = setup(&bloomreach).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let put = |lock_until: i64| {
+        dynamo
+            .put_item()
+            .table_name(&table)
+            .item(
+                "dedupe_key",
+                AttributeValue::S("90020261120095811043000000000000001:account_blocked".into()),
+            )
+            .item("status", AttributeValue::S("IN_PROGRESS".into()))
+            .item("lock_until", AttributeValue::N(lock_until.to_string()))
+            .item("expires_at", AttributeValue::N((now + 3_600).to_string()))
+            .send()
+    };
+    // Another invocation is sending it right now: no call, an error for Lambda to retry.
+    put(now + 60).await.unwrap();
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .expect(1)
+        .mount(&bloomreach)
+        .await;
+    let err = handler.handle(invocation(event())).await.unwrap_err();
+    assert_eq!(err.error_type(), "DuplicateInProgress");
+    assert!(bloomreach.received_requests().await.unwrap().is_empty());
+
+    // That invocation died mid-send (its lock ran out): this one may send.
+    put(now - 1).await.unwrap();
+    let sent = handler.handle(invocation(event())).await.unwrap();
+    assert_eq!(sent["status"], "sent");
+}
