@@ -41,6 +41,8 @@ struct Pending {
 
 #[derive(Clone)]
 struct Shared {
+    /// When the function first asked for work: the end of its init phase.
+    first_next: Arc<Mutex<Option<std::time::Instant>>>,
     queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>>,
     waiting: Arc<Mutex<HashMap<String, oneshot::Sender<Outcome>>>>,
     init_error: Arc<Mutex<Option<Value>>>,
@@ -54,6 +56,7 @@ pub struct LambdaProcess {
     output: Arc<Mutex<String>>,
     readers: Vec<tokio::task::JoinHandle<()>>,
     next_id: u64,
+    spawned_at: std::time::Instant,
 }
 
 impl LambdaProcess {
@@ -62,6 +65,7 @@ impl LambdaProcess {
     pub async fn spawn(binary: &str, function_name: &str, env: &[(&str, String)]) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Shared {
+            first_next: Arc::default(),
             queue: Arc::new(tokio::sync::Mutex::new(rx)),
             waiting: Arc::default(),
             init_error: Arc::default(),
@@ -101,6 +105,7 @@ impl LambdaProcess {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        let spawned_at = std::time::Instant::now();
         let mut child = cmd.spawn().expect("spawn lambda binary");
         let output = Arc::new(Mutex::new(String::new()));
         let mut readers = Vec::new();
@@ -134,6 +139,7 @@ impl LambdaProcess {
             output,
             readers,
             next_id: 0,
+            spawned_at,
         }
     }
 
@@ -173,6 +179,26 @@ impl LambdaProcess {
                 )
             }
         }
+    }
+
+    /// Time from spawning the process to its first request for work (Lambda's init phase),
+    /// once it has asked.
+    pub fn init_duration(&self) -> Option<Duration> {
+        let first = *self
+            .shared
+            .first_next
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        first.map(|t| t.duration_since(self.spawned_at))
+    }
+
+    /// Peak resident memory of the process so far, in KiB (Linux `VmHWM`).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
     /// Everything the function printed so far.
@@ -230,6 +256,10 @@ fn now_ms() -> u128 {
 }
 
 async fn next(State(s): State<Shared>) -> Response {
+    s.first_next
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(std::time::Instant::now);
     let Some(p) = s.queue.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
     };

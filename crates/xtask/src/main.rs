@@ -4,7 +4,9 @@
 //! - `test`: installs the test tools (`requirements.txt`), starts one moto server for the whole
 //!   run and runs every test in the workspace.
 //! - `run`: the main job locally (see `run.rs`).
+//! - `bench [N]`: init time, warm latency and peak memory of each function (see `bench.rs`).
 
+mod bench;
 mod run;
 mod test;
 
@@ -15,9 +17,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
         Some("run") => run::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask test [<test runner args>]");
             eprintln!("       cargo xtask run [events/auth0/<sample>.json ...]");
+            eprintln!("       cargo xtask bench [N]");
             return ExitCode::from(2);
         }
     };
