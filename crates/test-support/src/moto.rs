@@ -21,7 +21,10 @@ impl Moto {
 /// The shared server named by `MOTO_ENDPOINT`, or a new one owned by the returned handle
 /// (killed when it drops).
 pub async fn server() -> Moto {
-    if let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") {
+    if let Some(endpoint) = std::env::var("MOTO_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())
+    {
         return Moto {
             endpoint,
             _child: None,
