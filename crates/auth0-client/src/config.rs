@@ -79,13 +79,6 @@ pub struct Credentials {
     pub client_secret: SecretString,
 }
 
-fn invalid(name: &str, expected: &str) -> ConfigError {
-    ConfigError::Invalid {
-        name: name.to_owned(),
-        expected: expected.to_owned(),
-    }
-}
-
 /// A bare host name: labels of letters, digits and `-`, separated by dots.
 fn domain(env: &Env) -> Result<String, ConfigError> {
     let d = env.required(DOMAIN)?.to_ascii_lowercase();
@@ -99,19 +92,11 @@ fn domain(env: &Env) -> Result<String, ConfigError> {
     if d.len() <= 253 && d.split('.').all(label_ok) {
         Ok(d)
     } else {
-        Err(invalid(
+        Err(ConfigError::invalid(
             DOMAIN,
             "a host name without scheme or path, e.g. shop.eu.auth0.com",
         ))
     }
-}
-
-fn nonzero_millis(env: &Env, name: &str, default_ms: u64) -> Result<Duration, ConfigError> {
-    let d = env.millis_or(name, default_ms)?;
-    if d.is_zero() {
-        return Err(invalid(name, "a whole number of milliseconds, at least 1"));
-    }
-    Ok(d)
 }
 
 impl Auth0Config {
@@ -130,20 +115,15 @@ impl Auth0Config {
         let audience = env
             .optional(AUDIENCE)
             .unwrap_or_else(|| format!("https://{domain}/api/v2/"));
-        let timeout = nonzero_millis(env, TIMEOUT_MS, DEFAULT_TIMEOUT_MS)?;
-        let max_attempts = env.parse_or(
-            MAX_ATTEMPTS,
-            DEFAULT_MAX_ATTEMPTS,
-            "a whole number, at least 1",
+        let timeout = env.positive_millis_or(TIMEOUT_MS, DEFAULT_TIMEOUT_MS)?;
+        let backoff = env.backoff(
+            [MAX_ATTEMPTS, BACKOFF_BASE_MS, BACKOFF_CAP_MS],
+            Backoff {
+                max_attempts: DEFAULT_MAX_ATTEMPTS,
+                base: Duration::from_millis(DEFAULT_BACKOFF_BASE_MS),
+                cap: Duration::from_millis(DEFAULT_BACKOFF_CAP_MS),
+            },
         )?;
-        if max_attempts == 0 {
-            return Err(invalid(MAX_ATTEMPTS, "a whole number, at least 1"));
-        }
-        let backoff = Backoff {
-            max_attempts,
-            base: env.millis_or(BACKOFF_BASE_MS, DEFAULT_BACKOFF_BASE_MS)?,
-            cap: env.millis_or(BACKOFF_CAP_MS, DEFAULT_BACKOFF_CAP_MS)?,
-        };
         let token_refresh_margin = Duration::from_secs(env.parse_or(
             TOKEN_REFRESH_MARGIN_S,
             DEFAULT_TOKEN_REFRESH_MARGIN_S,

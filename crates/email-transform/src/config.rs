@@ -10,6 +10,7 @@
 
 use crate::transform::SceOldField;
 use lambda_support::{ConfigError, Env, retry::Backoff};
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -30,21 +31,22 @@ impl Config {
                 });
             }
         };
-        let max_attempts = env.parse_or("PUBLISH_MAX_ATTEMPTS", 4u32, "a whole number >= 1")?;
-        if max_attempts == 0 {
-            return Err(ConfigError::Invalid {
-                name: "PUBLISH_MAX_ATTEMPTS".into(),
-                expected: "a whole number >= 1".into(),
-            });
-        }
+        let publish_backoff = env.backoff(
+            [
+                "PUBLISH_MAX_ATTEMPTS",
+                "PUBLISH_BACKOFF_BASE_MS",
+                "PUBLISH_BACKOFF_CAP_MS",
+            ],
+            Backoff {
+                max_attempts: 4,
+                base: Duration::from_millis(100),
+                cap: Duration::from_millis(2_000),
+            },
+        )?;
         Ok(Self {
             email_bus: env.required("EMAIL_BUS_NAME")?,
             sce_old_field,
-            publish_backoff: Backoff {
-                max_attempts,
-                base: env.millis_or("PUBLISH_BACKOFF_BASE_MS", 100)?,
-                cap: env.millis_or("PUBLISH_BACKOFF_CAP_MS", 2_000)?,
-            },
+            publish_backoff,
         })
     }
 }

@@ -83,7 +83,7 @@ impl HybrisConfig {
                 });
             }
         };
-        let timeout = env.millis_or("HYBRIS_TIMEOUT_MS", 5_000)?;
+        let timeout = env.positive_millis_or("HYBRIS_TIMEOUT_MS", 5_000)?;
         let margin = env.parse_or(
             "HYBRIS_TOKEN_REFRESH_MARGIN_S",
             60u64,

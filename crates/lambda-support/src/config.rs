@@ -1,6 +1,7 @@
 //! Reading configuration from environment variables, with errors that name the variable and
 //! never echo its value (values may be secrets or addresses).
 
+use crate::retry::Backoff;
 use std::{collections::HashMap, str::FromStr, time::Duration};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -11,6 +12,16 @@ pub enum ConfigError {
     Invalid { name: String, expected: String },
     #[error("could not load secret for {name}: {reason}")]
     Secret { name: String, reason: String },
+}
+
+impl ConfigError {
+    /// `name` is set but is not `expected` (which must not quote the value).
+    pub fn invalid(name: &str, expected: &str) -> Self {
+        ConfigError::Invalid {
+            name: name.to_owned(),
+            expected: expected.to_owned(),
+        }
+    }
 }
 
 /// A snapshot of the environment. Built from the process environment in `main`, from a map
@@ -74,6 +85,34 @@ impl Env {
             .map(Duration::from_millis)
     }
 
+    /// A duration in milliseconds that must be at least 1 ms (a timeout of 0 is a typo).
+    pub fn positive_millis_or(&self, name: &str, default_ms: u64) -> Result<Duration, ConfigError> {
+        let d = self.millis_or(name, default_ms)?;
+        if d.is_zero() {
+            return Err(ConfigError::invalid(
+                name,
+                "a whole number of milliseconds, at least 1",
+            ));
+        }
+        Ok(d)
+    }
+
+    /// A [`Backoff`] from three settings (`[attempts, base_ms, cap_ms]`), each defaulting to
+    /// `default`'s value; at least one attempt.
+    pub fn backoff(&self, names: [&str; 3], default: Backoff) -> Result<Backoff, ConfigError> {
+        let [attempts, base, cap] = names;
+        let max_attempts =
+            self.parse_or(attempts, default.max_attempts, "a whole number, at least 1")?;
+        if max_attempts == 0 {
+            return Err(ConfigError::invalid(attempts, "a whole number, at least 1"));
+        }
+        Ok(Backoff {
+            max_attempts,
+            base: self.millis_or(base, default.base.as_millis() as u64)?,
+            cap: self.millis_or(cap, default.cap.as_millis() as u64)?,
+        })
+    }
+
     /// An `http(s)://` URL without a trailing slash.
     pub fn url(&self, name: &str) -> Result<String, ConfigError> {
         let v = self.required(name)?;
@@ -99,6 +138,33 @@ mod tests {
         assert_eq!(err.to_string(), "setting N is invalid: expected a number");
         let err = env.url("U").unwrap_err().to_string();
         assert!(err.contains('U') && !err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn backoff_and_positive_millis() {
+        let default = Backoff {
+            max_attempts: 4,
+            base: Duration::from_millis(100),
+            cap: Duration::from_millis(2_000),
+        };
+        let names = ["A", "B", "C"];
+        assert_eq!(Env::default().backoff(names, default).unwrap(), default);
+        let env = Env::from_pairs([("A", "2"), ("C", "50")]);
+        let b = env.backoff(names, default).unwrap();
+        assert_eq!(
+            (b.max_attempts, b.base, b.cap),
+            (2, default.base, Duration::from_millis(50))
+        );
+        let env = Env::from_pairs([("A", "0"), ("T", "0")]);
+        assert_eq!(
+            env.backoff(names, default).unwrap_err(),
+            ConfigError::invalid("A", "a whole number, at least 1")
+        );
+        assert!(env.positive_millis_or("T", 5).is_err());
+        assert_eq!(
+            env.positive_millis_or("U", 5).unwrap(),
+            Duration::from_millis(5)
+        );
     }
 
     #[test]

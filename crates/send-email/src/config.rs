@@ -182,13 +182,6 @@ fn template(env: &Env, kind: EmailKind) -> Result<Template, ConfigError> {
     })
 }
 
-fn invalid(name: &str, expected: &str) -> ConfigError {
-    ConfigError::Invalid {
-        name: name.to_owned(),
-        expected: expected.to_owned(),
-    }
-}
-
 /// An optional `http(s)://` URL.
 fn optional_url(env: &Env, name: &str) -> Result<Option<String>, ConfigError> {
     match env.optional(name) {
@@ -206,19 +199,11 @@ fn project_token(env: &Env) -> Result<String, ConfigError> {
     if ok {
         Ok(token)
     } else {
-        Err(invalid(
+        Err(ConfigError::invalid(
             PROJECT_TOKEN,
             "a project token of letters, digits, '-' and '_'",
         ))
     }
-}
-
-fn nonzero_millis(env: &Env, name: &str, default_ms: u64) -> Result<Duration, ConfigError> {
-    let d = env.millis_or(name, default_ms)?;
-    if d.is_zero() {
-        return Err(invalid(name, "a whole number of milliseconds, at least 1"));
-    }
-    Ok(d)
 }
 
 impl Config {
@@ -231,21 +216,16 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let base_url = env.url(API_BASE)?;
         let project_token = project_token(env)?;
-        let timeout = nonzero_millis(env, TIMEOUT_MS, DEFAULT_TIMEOUT_MS)?;
+        let timeout = env.positive_millis_or(TIMEOUT_MS, DEFAULT_TIMEOUT_MS)?;
 
-        let max_attempts = env.parse_or(
-            MAX_ATTEMPTS,
-            DEFAULT_MAX_ATTEMPTS,
-            "a whole number, at least 1",
+        let backoff = env.backoff(
+            [MAX_ATTEMPTS, BACKOFF_BASE_MS, BACKOFF_CAP_MS],
+            Backoff {
+                max_attempts: DEFAULT_MAX_ATTEMPTS,
+                base: Duration::from_millis(DEFAULT_BACKOFF_BASE_MS),
+                cap: Duration::from_millis(DEFAULT_BACKOFF_CAP_MS),
+            },
         )?;
-        if max_attempts == 0 {
-            return Err(invalid(MAX_ATTEMPTS, "a whole number, at least 1"));
-        }
-        let backoff = Backoff {
-            max_attempts,
-            base: env.millis_or(BACKOFF_BASE_MS, DEFAULT_BACKOFF_BASE_MS)?,
-            cap: env.millis_or(BACKOFF_CAP_MS, DEFAULT_BACKOFF_CAP_MS)?,
-        };
 
         let message = MessageConfig {
             templates: Templates::from_env(env)?,
