@@ -64,6 +64,21 @@ pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
+/// The AWS configuration, loaded on first use and then shared: a function whose settings name
+/// no secret ARN (a local run) never loads it, and one that needs several clients loads it once.
+#[derive(Debug, Default)]
+pub struct LazyAws(tokio::sync::OnceCell<aws_config::SdkConfig>);
+
+impl LazyAws {
+    pub async fn config(&self) -> aws_config::SdkConfig {
+        self.0.get_or_init(aws_config).await.clone()
+    }
+
+    pub async fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.config().await)
+    }
+}
+
 /// Everything but RFC 3986 unreserved characters: `+` → `%2B`, `@` → `%40`, `|` → `%7C`.
 const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
