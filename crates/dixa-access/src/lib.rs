@@ -16,6 +16,9 @@
 //! - **Audit** ([`audit()`]): one `target = "audit"` line per look-up and action, with the agent
 //!   as a pseudonym ([`agent_ref`]) and no email address.
 //! - **Errors** ([`ApiError`]): `{"error": {"code", "message"}}` with fixed texts.
+//! - **Plumbing** ([`http`]): path segments, query values, body reading with a size cap,
+//!   the CORS-on-every-response wrapper, response helpers and the invocation deadline shared
+//!   by both functions.
 //!
 //! Build an [`AccessConfig`] once per container ([`AccessConfig::from_env`], settings in
 //! [`config`]).
@@ -45,6 +48,7 @@ pub mod audit;
 pub mod config;
 pub mod cors;
 pub mod error;
+pub mod http;
 pub mod lookup;
 pub mod token;
 
@@ -52,5 +56,10 @@ pub use audit::{AgentRef, AuditRecord, Outcome, agent_ref, audit};
 pub use config::AccessConfig;
 pub use cors::Cors;
 pub use error::{AccessError, ApiError, json_response};
+pub use http::{
+    MAX_BODY_BYTES, agent_from_query, body_bytes, deadline, error_json, foreign_origin, json_body,
+    known_agent, method_not_allowed, ok_json, path_segments, percent_decode, query_param,
+    unknown_agent, upstream_failure, with_cors,
+};
 pub use lookup::LookupGuard;
 pub use token::{Action, ActionTokens, Claims, Grant, bearer_token, now_unix};

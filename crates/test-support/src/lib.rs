@@ -4,7 +4,9 @@
 //! - [`aws`]: an `SdkConfig` pointed at such an endpoint with dummy credentials.
 //! - [`runtime`]: the Lambda Runtime API, so a function's real binary runs as Lambda runs it.
 //! - [`logs`]: capture of tracing output and a check that no email address leaked into it.
+//! - [`apigw`]: API Gateway REST proxy events and responses for the HTTP functions.
 
+pub mod apigw;
 pub mod aws;
 pub mod logs;
 pub mod moto;

@@ -1,5 +1,6 @@
 //! Capturing tracing output, and checking that it holds no email address.
 
+use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -86,6 +87,47 @@ pub fn assert_no_email_addresses(text: &str) {
         found.is_empty(),
         "log output contains email addresses: {found:?}"
     );
+}
+
+/// Log capture for one test; dropping it checks that no address was logged.
+///
+/// Every test of a binary that reads logs installs one: with tracing-core 0.1, a callsite
+/// first hit on a thread without a subscriber while exactly one scoped subscriber exists is
+/// cached as disabled for every thread.
+pub struct Logs {
+    pub capture: Capture,
+    _guard: CaptureGuard,
+}
+
+pub fn logs() -> Logs {
+    let (capture, guard) = Capture::install();
+    Logs {
+        capture,
+        _guard: guard,
+    }
+}
+
+impl Logs {
+    pub fn text(&self) -> String {
+        self.capture.text()
+    }
+}
+
+impl Drop for Logs {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            assert_no_email_addresses(&self.capture.text());
+        }
+    }
+}
+
+/// The `fields` of every audit line in `text`.
+pub fn audit_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "audit")
+        .map(|v| v["fields"].clone())
+        .collect()
 }
 
 #[cfg(test)]

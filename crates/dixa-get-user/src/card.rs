@@ -1,0 +1,326 @@
+//! What the Dixa card receives: a pure mapping from Auth0's answers to a small JSON object.
+//! No I/O here; the handler does the calls and hands the results in.
+//!
+//! The mapping is an **allow-list**: each field below is copied on purpose and nothing else
+//! of the Auth0 profile can reach the card (no metadata, no identities' tokens, no phone, no
+//! name, no picture, never the brute-force block IPs).
+//!
+//! ```json
+//! {
+//!   "found": true,
+//!   "count": 1,
+//!   "token_expires_in": 300,
+//!   "accounts": [{
+//!     "user_id": "auth0|64f0c0ffee0123456789abcd",
+//!     "email": "jane+shop@example.com",
+//!     "email_verified": true,
+//!     "connection": "Username-Password-Authentication",
+//!     "logins_count": 12,
+//!     "last_login": "2026-11-20T10:00:00.000Z",
+//!     "created_at": "2024-01-02T03:04:05.000Z",
+//!     "blocked": false,
+//!     "brute_force_blocked": true,
+//!     "brute_force_block_count": 1,
+//!     "action_token": "eyJ2Ijox....Qm9x",
+//!     "actions": ["change_email", "send_password_reset", "block", "unblock", "clear_brute_force_blocks"]
+//!   }]
+//! }
+//! ```
+//!
+//! | field | from |
+//! |---|---|
+//! | `user_id` | `user_id` |
+//! | `email` | `email` (lower-cased), `null` when absent or not an address |
+//! | `email_verified` | `email_verified` |
+//! | `connection` | the first identity's `connection`, `null` without identities |
+//! | `logins_count` | `logins_count`, `0` when absent (never logged in) |
+//! | `last_login`, `created_at` | as Auth0 sends them (ISO 8601), `null` when absent |
+//! | `blocked` | the admin block flag |
+//! | `brute_force_blocked` / `brute_force_block_count` | whether `GET /user-blocks/{id}` lists blocks / how many (one per blocked IP) |
+//! | `last_ip` | only with `DIXA_SHOW_LAST_IP=true` (`null` when unknown); absent otherwise |
+//! | `action_token` | [`dixa_access::ActionTokens::mint`] for this `user_id`, all five actions, the conversation and the agent |
+//! | `actions` | the actions the token allows, by wire name |
+//!
+//! No account: `{"found": false, "count": 0, "accounts": []}`. Every account of the address
+//! (Auth0 has one per connection) is listed, in Auth0's order.
+
+use auth0_client::{User, UserBlocks};
+use dixa_access::{Action, ActionTokens, AgentRef, Grant};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// How the card is built (settings).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CardOptions {
+    /// `DIXA_SHOW_LAST_IP`.
+    pub show_last_ip: bool,
+}
+
+/// What the action tokens are bound to, besides the account.
+pub struct TokenContext<'a> {
+    pub tokens: &'a ActionTokens,
+    /// Dixa's conversation id (`csid`).
+    pub conversation_id: &'a str,
+    pub agent: &'a AgentRef,
+    /// Unix seconds.
+    pub now: u64,
+}
+
+/// The actions every card token allows.
+pub const CARD_ACTIONS: [Action; 5] = Action::ALL;
+
+/// One account on the card. No `Debug`: it holds the customer's address and a token.
+#[derive(Serialize, PartialEq, Eq)]
+pub struct CardAccount {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub connection: Option<String>,
+    pub logins_count: u64,
+    pub last_login: Option<String>,
+    pub created_at: Option<String>,
+    pub blocked: bool,
+    pub brute_force_blocked: bool,
+    pub brute_force_block_count: usize,
+    /// `None`: not shown (key absent); `Some(None)`: shown but unknown (`null`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_ip: Option<Option<String>>,
+    pub action_token: String,
+    pub actions: Vec<&'static str>,
+}
+
+/// One card account from a user and its brute-force blocks.
+pub fn account(
+    user: &User,
+    blocks: &UserBlocks,
+    options: CardOptions,
+    token: &TokenContext<'_>,
+) -> CardAccount {
+    let grant = Grant {
+        user_id: user.user_id.clone(),
+        actions: CARD_ACTIONS.to_vec(),
+        conversation_id: token.conversation_id.to_owned(),
+        agent: token.agent.clone(),
+    };
+    CardAccount {
+        user_id: user.user_id.clone(),
+        email: user.email.as_ref().map(|e| e.as_str().to_owned()),
+        email_verified: user.email_verified,
+        connection: user.identities.first().map(|i| i.connection.clone()),
+        logins_count: user.logins_count.unwrap_or(0),
+        last_login: user.last_login.clone(),
+        created_at: user.created_at.clone(),
+        blocked: user.blocked,
+        brute_force_blocked: !blocks.is_empty(),
+        brute_force_block_count: blocks.blocked_for.len(),
+        last_ip: options.show_last_ip.then(|| user.last_ip.clone()),
+        action_token: token.tokens.mint(&grant, token.now),
+        actions: CARD_ACTIONS.iter().map(Action::as_str).collect(),
+    }
+}
+
+/// The whole answer: found with the accounts and the token lifetime, or not found.
+pub fn response(accounts: &[CardAccount], token_ttl_s: u64) -> Value {
+    if accounts.is_empty() {
+        return json!({"found": false, "count": 0, "accounts": []});
+    }
+    json!({
+        "found": true,
+        "count": accounts.len(),
+        "accounts": accounts,
+        "token_expires_in": token_ttl_s,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dixa_access::agent_ref;
+
+    const KEY: &[u8] = b"token-key-0123456789abcdefghijklmnopqrstu";
+    const NOW: u64 = 1_780_000_000;
+
+    /// A profile as Auth0 returns it, with many fields the card must not carry.
+    fn full_profile() -> Value {
+        json!({
+            "user_id": "auth0|64f0c0ffee0123456789abcd",
+            "email": "Jane+Shop@Example.com",
+            "email_verified": true,
+            "name": "Jane Doe",
+            "nickname": "jane",
+            "given_name": "Jane",
+            "family_name": "Doe",
+            "picture": "https://s.gravatar.com/avatar/x.png",
+            "phone_number": "+4915112345678",
+            "phone_verified": true,
+            "identities": [
+                {"connection": "Username-Password-Authentication", "provider": "auth0",
+                 "user_id": "64f0c0ffee0123456789abcd", "isSocial": false,
+                 "access_token": "idp-access-token-secret", "refresh_token": "idp-refresh"},
+                {"connection": "google-oauth2", "provider": "google-oauth2",
+                 "user_id": "1234567890", "isSocial": true, "access_token": "ya29.secret"}
+            ],
+            "app_metadata": {"hybris_uid": "jane+shop@example.com", "roles": ["vip"]},
+            "user_metadata": {"lang": "de", "birthday": "1990-01-01"},
+            "multifactor": ["guardian"],
+            "logins_count": 12,
+            "last_login": "2026-11-20T10:00:00.000Z",
+            "created_at": "2024-01-02T03:04:05.000Z",
+            "updated_at": "2026-11-20T10:00:00.000Z",
+            "last_ip": "203.0.113.7",
+            "last_password_reset": "2025-01-01T00:00:00.000Z",
+            "blocked": false
+        })
+    }
+
+    fn user(v: Value) -> User {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn blocks(v: Value) -> UserBlocks {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn map(user: &User, blocks: &UserBlocks, options: CardOptions) -> (Value, ActionTokens) {
+        let tokens = ActionTokens::new(KEY, None, 300).unwrap();
+        let agent = agent_ref("agent@shop.example");
+        let ctx = TokenContext {
+            tokens: &tokens,
+            conversation_id: "8812345",
+            agent: &agent,
+            now: NOW,
+        };
+        let account = account(user, blocks, options, &ctx);
+        (serde_json::to_value(&account).unwrap(), tokens)
+    }
+
+    #[test]
+    fn only_the_listed_fields_reach_the_card() {
+        let one_block = blocks(json!({"blocked_for": [
+            {"identifier": "jane+shop@example.com", "ip": "198.51.100.9",
+             "connection": "Username-Password-Authentication"}
+        ]}));
+        let (mut card, tokens) = map(&user(full_profile()), &one_block, CardOptions::default());
+        let token = card["action_token"].take();
+        assert_eq!(
+            card,
+            json!({
+                "user_id": "auth0|64f0c0ffee0123456789abcd",
+                "email": "jane+shop@example.com",
+                "email_verified": true,
+                "connection": "Username-Password-Authentication",
+                "logins_count": 12,
+                "last_login": "2026-11-20T10:00:00.000Z",
+                "created_at": "2024-01-02T03:04:05.000Z",
+                "blocked": false,
+                "brute_force_blocked": true,
+                "brute_force_block_count": 1,
+                "action_token": null,
+                "actions": ["change_email", "send_password_reset", "block", "unblock",
+                            "clear_brute_force_blocks"]
+            })
+        );
+        // The token is for this account, every action, this conversation and agent.
+        let token = token.as_str().unwrap();
+        for action in Action::ALL {
+            let claims = tokens
+                .verify(token, "auth0|64f0c0ffee0123456789abcd", action, NOW + 300)
+                .unwrap();
+            assert_eq!(claims.csid, "8812345");
+            assert_eq!(claims.agent, agent_ref("agent@shop.example"));
+        }
+        assert!(
+            tokens
+                .verify(token, "auth0|other", Action::Block, NOW)
+                .is_err()
+        );
+        let text = serde_json::to_string(&card).unwrap();
+        for leaked in [
+            "198.51.100.9",
+            "203.0.113.7",
+            "idp-access-token",
+            "ya29",
+            "hybris_uid",
+            "birthday",
+            "+4915112345678",
+            "Jane Doe",
+            "gravatar",
+            "guardian",
+        ] {
+            assert!(!text.contains(leaked), "{leaked} in {text}");
+        }
+    }
+
+    #[test]
+    fn last_ip_only_when_configured() {
+        let none = UserBlocks::default();
+        let (card, _) = map(
+            &user(full_profile()),
+            &none,
+            CardOptions { show_last_ip: true },
+        );
+        assert_eq!(card["last_ip"], "203.0.113.7");
+        assert_eq!(card["brute_force_blocked"], false);
+        assert_eq!(card["brute_force_block_count"], 0);
+        let mut profile = full_profile();
+        profile.as_object_mut().unwrap().remove("last_ip");
+        let (card, _) = map(&user(profile), &none, CardOptions { show_last_ip: true });
+        assert_eq!(card["last_ip"], Value::Null);
+        assert!(card.as_object().unwrap().contains_key("last_ip"));
+        let (card, _) = map(&user(full_profile()), &none, CardOptions::default());
+        assert!(!card.as_object().unwrap().contains_key("last_ip"));
+    }
+
+    #[test]
+    fn missing_fields_become_null_or_zero() {
+        let (mut card, _) = map(
+            &user(json!({"user_id": "sms|1", "blocked": true})),
+            &UserBlocks::default(),
+            CardOptions::default(),
+        );
+        card["action_token"].take();
+        assert_eq!(
+            card,
+            json!({
+                "user_id": "sms|1", "email": null, "email_verified": false,
+                "connection": null, "logins_count": 0, "last_login": null,
+                "created_at": null, "blocked": true, "brute_force_blocked": false,
+                "brute_force_block_count": 0, "action_token": null,
+                "actions": ["change_email", "send_password_reset", "block", "unblock",
+                            "clear_brute_force_blocks"]
+            })
+        );
+    }
+
+    #[test]
+    fn response_shapes() {
+        assert_eq!(
+            response(&[], 300),
+            json!({"found": false, "count": 0, "accounts": []})
+        );
+        let tokens = ActionTokens::new(KEY, None, 300).unwrap();
+        let agent = agent_ref("a@b.example");
+        let ctx = TokenContext {
+            tokens: &tokens,
+            conversation_id: "1",
+            agent: &agent,
+            now: NOW,
+        };
+        let none = UserBlocks::default();
+        let accounts = [
+            account(&user(full_profile()), &none, CardOptions::default(), &ctx),
+            account(
+                &user(json!({"user_id": "google-oauth2|1"})),
+                &none,
+                CardOptions::default(),
+                &ctx,
+            ),
+        ];
+        let v = response(&accounts, 300);
+        assert_eq!(v["found"], true);
+        assert_eq!(v["count"], 2);
+        assert_eq!(v["token_expires_in"], 300);
+        assert_eq!(v["accounts"][1]["user_id"], "google-oauth2|1");
+        assert_eq!(v.as_object().unwrap().len(), 4);
+    }
+}

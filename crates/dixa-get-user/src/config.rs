@@ -1,0 +1,143 @@
+//! Settings, read once at start-up by [`Config::from_env`]. A bad value stops the cold start
+//! and the error names the setting, never its value.
+//!
+//! | setting | required | default | meaning |
+//! |---|---|---|---|
+//! | `DIXA_SHOW_LAST_IP` | no | `false` | `true`: each card account also carries `last_ip` (the customer's last login IP) |
+//! | `DIXA_LOOKUP_TIMEOUT_MS` | no | `8000` | the look-up answers within this many ms (Dixa gives up after 10 s, cold start included); also capped by the Lambda deadline less 300 ms |
+//! | `DIXA_SECRET_ARN`, `DIXA_LOOKUP_SECRET` (+ `_PREVIOUS`), `DIXA_ACTION_TOKEN_KEY` (+ `_PREVIOUS`), `DIXA_LOOKUP_HEADER`, `DIXA_ALLOWED_ORIGINS`, `DIXA_ACTION_TOKEN_TTL_S` | see [`dixa_access::config`] | | look-up secret, token key and TTL (the look-up mints the tokens `dixa-patch-user` verifies: both functions need the same key) |
+//! | `AUTH0_DOMAIN`, `AUTH0_SECRET_ARN` or `AUTH0_CLIENT_ID` + `AUTH0_CLIENT_SECRET`, `AUTH0_*` | see [`auth0_client::config`] | | the Management API client; the M2M application needs `read:users` |
+//!
+//! `DIXA_ALLOWED_ORIGINS` is required by the shared access settings although the look-up
+//! itself answers Dixa's servers, not a browser, and sends no CORS headers.
+
+use auth0_client::Auth0Config;
+use dixa_access::AccessConfig;
+use lambda_support::{ConfigError, Env};
+use std::time::Duration;
+
+use crate::card::CardOptions;
+
+pub const SHOW_LAST_IP_VAR: &str = "DIXA_SHOW_LAST_IP";
+pub const LOOKUP_TIMEOUT_VAR: &str = "DIXA_LOOKUP_TIMEOUT_MS";
+pub const DEFAULT_LOOKUP_TIMEOUT_MS: u64 = 8_000;
+
+/// Everything the look-up needs.
+#[derive(Debug)]
+pub struct Config {
+    pub access: AccessConfig,
+    pub auth0: Auth0Config,
+    pub card: CardOptions,
+    /// The longest the look-up works before answering (Auth0 calls and their retries).
+    pub timeout: Duration,
+}
+
+impl Config {
+    /// Reads the table above. `secrets_client` is called only for a setting that names a
+    /// Secrets Manager ARN (build it once and share it, see `main.rs`).
+    pub async fn from_env(
+        env: &Env,
+        secrets_client: impl AsyncFn() -> aws_sdk_secretsmanager::Client,
+    ) -> Result<Self, ConfigError> {
+        // Plain settings first: a typo fails start-up before any network call.
+        let show_last_ip = flag(env, SHOW_LAST_IP_VAR)?;
+        let timeout = env.millis_or(LOOKUP_TIMEOUT_VAR, DEFAULT_LOOKUP_TIMEOUT_MS)?;
+        if timeout < Duration::from_millis(500) {
+            return Err(ConfigError::invalid(
+                LOOKUP_TIMEOUT_VAR,
+                "a whole number of milliseconds, at least 500",
+            ));
+        }
+        Ok(Self {
+            access: AccessConfig::from_env(env, async || secrets_client().await).await?,
+            auth0: Auth0Config::from_env(env, async || secrets_client().await).await?,
+            card: CardOptions { show_last_ip },
+            timeout,
+        })
+    }
+}
+
+/// `true` / `false` in any case; unset is `false`.
+fn flag(env: &Env, name: &str) -> Result<bool, ConfigError> {
+    match env
+        .optional(name)
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ConfigError::invalid(name, "true or false")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            (
+                "DIXA_LOOKUP_SECRET",
+                "lookup-secret-0123456789abcdefghijklmnop",
+            ),
+            (
+                "DIXA_ACTION_TOKEN_KEY",
+                "token-key-0123456789abcdefghijklmnopqrstu",
+            ),
+            ("DIXA_ALLOWED_ORIGINS", "https://shop.dixa.com"),
+            ("AUTH0_DOMAIN", "shop.eu.auth0.com"),
+            ("AUTH0_CLIENT_ID", "m2m"),
+            ("AUTH0_CLIENT_SECRET", "auth0-s3cret"),
+        ]
+    }
+
+    async fn load(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let mut pairs = base();
+        pairs.extend_from_slice(extra);
+        Config::from_env(&Env::from_pairs(pairs), async || {
+            unreachable!("no ARN is set")
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn defaults() {
+        let c = load(&[]).await.unwrap();
+        assert!(!c.card.show_last_ip);
+        assert_eq!(c.timeout, Duration::from_secs(8));
+        assert_eq!(c.access.tokens.ttl_s(), 300);
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("auth0-s3cret") && !debug.contains("lookup-secret"));
+    }
+
+    #[tokio::test]
+    async fn overrides_and_bad_values_are_named() {
+        let c = load(&[
+            ("DIXA_SHOW_LAST_IP", "TRUE"),
+            ("DIXA_LOOKUP_TIMEOUT_MS", "5000"),
+        ])
+        .await
+        .unwrap();
+        assert!(c.card.show_last_ip);
+        assert_eq!(c.timeout, Duration::from_secs(5));
+        for (var, value) in [
+            ("DIXA_SHOW_LAST_IP", "yes"),
+            ("DIXA_LOOKUP_TIMEOUT_MS", "100"),
+            ("DIXA_LOOKUP_TIMEOUT_MS", "8s"),
+        ] {
+            let err = load(&[(var, value)]).await.unwrap_err();
+            assert!(
+                matches!(err, ConfigError::Invalid { ref name, .. } if name == var),
+                "{var}={value}: {err}"
+            );
+        }
+        let pairs: Vec<_> = base()
+            .into_iter()
+            .filter(|(k, _)| *k != "AUTH0_DOMAIN")
+            .collect();
+        let err = Config::from_env(&Env::from_pairs(pairs), async || unreachable!())
+            .await
+            .unwrap_err();
+        assert_eq!(err, ConfigError::Missing("AUTH0_DOMAIN".into()));
+    }
+}

@@ -1,0 +1,27 @@
+//! dixa-get-user: the look-up behind the Dixa custom card.
+//!
+//! Dixa calls `GET /lookup?email={{customer_email}}&csid={{csid}}&agent={{agent_email}}`
+//! **server-side** (from its three published IPs, allow-listed by API Gateway's resource
+//! policy) each time an agent opens a conversation, with the look-up secret in the header
+//! configured in the card (default `x-dixa-card-secret`). The function
+//!
+//! 1. checks the secret (constant time, current or previous value during a rotation);
+//! 2. finds every Auth0 account of the address with `GET /api/v2/users-by-email` (exact and
+//!    immediately consistent; never the Lucene search) and, for each, its brute-force blocks
+//!    (`GET /api/v2/user-blocks/{id}`);
+//! 3. answers a small JSON object for the card's template ([`card`]): an allow-list of profile
+//!    fields plus, per account, a short-lived **action token** the card's buttons present to
+//!    `dixa-patch-user`.
+//!
+//! Every look-up, allowed, refused or failed, writes one audit line
+//! ([`dixa_access::audit()`]) with the Auth0 user ids, the conversation id and the agent as a
+//! pseudonym; no log line holds an email address. Errors are JSON with a fixed text
+//! ([`dixa_access::ApiError`]); nothing is ever returned as a Lambda error (API Gateway would
+//! answer a bare 502). See [`handler`] for the status table and [`config`] for the settings.
+
+pub mod card;
+pub mod config;
+pub mod handler;
+
+pub use config::Config;
+pub use handler::Lookup;

@@ -1,0 +1,22 @@
+use dixa_get_user::{Config, Lookup};
+use lambda_http::{Request, service_fn};
+use lambda_support::{Env, LazyAws};
+use std::convert::Infallible;
+
+// One thread: a small Lambda has at most one vCPU and handles one request at a time.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_support::init_tracing();
+    // Loaded only if a setting names a Secrets Manager ARN, and then once for both configs.
+    let aws = LazyAws::default();
+    let config = Config::from_env(&Env::from_process(), async || aws.secrets_manager().await)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "configuration error; not starting"))?;
+    let lookup =
+        Lookup::new(config).inspect_err(|e| tracing::error!(error = %e, "could not start"))?;
+    let lookup = &lookup;
+    lambda_http::run(service_fn(move |req: Request| async move {
+        Ok::<_, Infallible>(lookup.handle(req).await)
+    }))
+    .await
+}

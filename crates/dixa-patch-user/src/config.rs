@@ -1,0 +1,120 @@
+//! Settings, read once at start-up by [`Config::from_env`]. A bad value stops the cold start
+//! and the error names the setting, never its value.
+//!
+//! | setting | required | default | meaning |
+//! |---|---|---|---|
+//! | `AUTH0_RESET_CLIENT_ID` | yes | | client id of the **storefront** application: `send_password_reset` sends Auth0's reset email with that application's templates and redirect |
+//! | `AUTH0_RESET_CONNECTION` | no | the account's own database connection | database connection for `send_password_reset`; when set, an account without an identity on it is refused (409 `not_database_user`) |
+//! | `DIXA_SECRET_ARN`, `DIXA_LOOKUP_SECRET` (+ `_PREVIOUS`), `DIXA_ACTION_TOKEN_KEY` (+ `_PREVIOUS`), `DIXA_ALLOWED_ORIGINS`, `DIXA_ACTION_TOKEN_TTL_S`, `DIXA_LOOKUP_HEADER` | see [`dixa_access::config`] | | the token key must be the one `dixa-get-user` mints with; `DIXA_ALLOWED_ORIGINS` lists the origin(s) the card's JavaScript runs on |
+//! | `AUTH0_DOMAIN`, `AUTH0_SECRET_ARN` or `AUTH0_CLIENT_ID` + `AUTH0_CLIENT_SECRET`, `AUTH0_*` | see [`auth0_client::config`] | | the Management API client; the M2M application needs `read:users` and `update:users` |
+//!
+//! `DIXA_LOOKUP_SECRET` is required by the shared access settings although this function
+//! never checks it (with `DIXA_SECRET_ARN` it comes from the same secret anyway).
+
+use auth0_client::Auth0Config;
+use dixa_access::AccessConfig;
+use lambda_support::{ConfigError, Env};
+
+pub const RESET_CLIENT_ID_VAR: &str = "AUTH0_RESET_CLIENT_ID";
+pub const RESET_CONNECTION_VAR: &str = "AUTH0_RESET_CONNECTION";
+
+/// How `send_password_reset` calls `POST /dbconnections/change_password`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetSettings {
+    /// `AUTH0_RESET_CLIENT_ID`.
+    pub client_id: String,
+    /// `AUTH0_RESET_CONNECTION`.
+    pub connection: Option<String>,
+}
+
+/// Everything the actions need.
+#[derive(Debug)]
+pub struct Config {
+    pub access: AccessConfig,
+    pub auth0: Auth0Config,
+    pub reset: ResetSettings,
+}
+
+impl Config {
+    /// Reads the table above. `secrets_client` is called only for a setting that names a
+    /// Secrets Manager ARN (build it once and share it, see `main.rs`).
+    pub async fn from_env(
+        env: &Env,
+        secrets_client: impl AsyncFn() -> aws_sdk_secretsmanager::Client,
+    ) -> Result<Self, ConfigError> {
+        // Plain settings first: a typo fails start-up before any network call.
+        let reset = ResetSettings {
+            client_id: env.required(RESET_CLIENT_ID_VAR)?,
+            connection: env.optional(RESET_CONNECTION_VAR),
+        };
+        Ok(Self {
+            access: AccessConfig::from_env(env, async || secrets_client().await).await?,
+            auth0: Auth0Config::from_env(env, async || secrets_client().await).await?,
+            reset,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            (
+                "DIXA_LOOKUP_SECRET",
+                "lookup-secret-0123456789abcdefghijklmnop",
+            ),
+            (
+                "DIXA_ACTION_TOKEN_KEY",
+                "token-key-0123456789abcdefghijklmnopqrstu",
+            ),
+            ("DIXA_ALLOWED_ORIGINS", "https://shop.dixa.com"),
+            ("AUTH0_DOMAIN", "shop.eu.auth0.com"),
+            ("AUTH0_CLIENT_ID", "m2m"),
+            ("AUTH0_CLIENT_SECRET", "auth0-s3cret"),
+            ("AUTH0_RESET_CLIENT_ID", "storefront-client-id"),
+        ]
+    }
+
+    async fn load(pairs: Vec<(&'static str, &'static str)>) -> Result<Config, ConfigError> {
+        Config::from_env(&Env::from_pairs(pairs), async || {
+            unreachable!("no ARN is set")
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn defaults_and_override() {
+        let c = load(base()).await.unwrap();
+        assert_eq!(
+            c.reset,
+            ResetSettings {
+                client_id: "storefront-client-id".into(),
+                connection: None
+            }
+        );
+        assert!(!format!("{c:?}").contains("auth0-s3cret"));
+        let mut pairs = base();
+        pairs.push(("AUTH0_RESET_CONNECTION", "Shop-Customers"));
+        let c = load(pairs).await.unwrap();
+        assert_eq!(c.reset.connection.as_deref(), Some("Shop-Customers"));
+    }
+
+    #[tokio::test]
+    async fn missing_settings_are_named() {
+        for var in [
+            "AUTH0_RESET_CLIENT_ID",
+            "DIXA_ACTION_TOKEN_KEY",
+            "DIXA_ALLOWED_ORIGINS",
+            "AUTH0_DOMAIN",
+        ] {
+            let pairs = base().into_iter().filter(|(k, _)| *k != var).collect();
+            assert_eq!(
+                load(pairs).await.unwrap_err(),
+                ConfigError::Missing(var.into()),
+                "{var}"
+            );
+        }
+    }
+}

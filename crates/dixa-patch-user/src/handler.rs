@@ -1,0 +1,393 @@
+//! `POST /users/{user_id}/{action}` (and its `OPTIONS` preflight): one of the five writes,
+//! authorised by the action token from the look-up.
+//!
+//! Every response, errors included, carries the CORS headers for an allowed `Origin`
+//! ([`dixa_access::with_cors`]).
+//!
+//! | step | failure | status | audit |
+//! |---|---|---|---|
+//! | path is `/users/{user_id}/{action}` ([`crate::route`]) | other path, unknown action | 404 `not_found` | none |
+//! | method | `OPTIONS` | [`dixa_access::Cors::preflight`]: 204, or 403 for another origin | none |
+//! | | not `POST` / `OPTIONS` | 405 `method_not_allowed`, `Allow: POST, OPTIONS` | none |
+//! | `Origin`, when sent, is allowed | other origin | 403 `forbidden` | refused, `origin_not_allowed` |
+//! | `Authorization: Bearer <token>` verifies for this user and action | missing, malformed, bad signature, expired, other user, other action | 403 `forbidden` (always the same body) | refused, e.g. `token_expired` |
+//! | body at most [`dixa_access::MAX_BODY_BYTES`] | larger | 413 `body_too_large` | refused |
+//! | `change_email`: body `{"email": "<new>"}` | not JSON / other shape / not an address | 400 `invalid_json` / `bad_request` / `invalid_email` | refused |
+//! | `send_password_reset`: the account | gone | 404 `not_found` | failed, `user_not_found` |
+//! | | no email | 409 `no_email` | refused |
+//! | | no database identity (on `AUTH0_RESET_CONNECTION` when set) | 409 `not_database_user` | refused |
+//! | the Auth0 call | 404 | 404 `not_found` | failed, `user_not_found` |
+//! | | other 4xx (e.g. address already used, enterprise account) | 409 `change_rejected` | failed, `upstream_rejected` |
+//! | | 429, 5xx, timeout | 503 `upstream_unavailable` | failed, `upstream_unavailable` |
+//! | | 401/403 (scopes) and the rest | 502 `upstream_error` | failed, `upstream_error` |
+//! | done | | 200 `{"ok": true, "action": "...", "user_id": "..."}` | allowed |
+//!
+//! Refusals before the token is verified are audited with the user id from the path only;
+//! from then on the user id, conversation id and agent come from the verified claims.
+//!
+//! | action | Auth0 call(s) |
+//! |---|---|
+//! | `change_email` | `PATCH /api/v2/users/{id}` `{"email": "<new>", "email_verified": false, "verify_email": true}` |
+//! | `send_password_reset` | `GET /api/v2/users/{id}`, then `POST /dbconnections/change_password` `{"client_id": AUTH0_RESET_CLIENT_ID, "email", "connection"}` |
+//! | `block` / `unblock` | `PATCH /api/v2/users/{id}` `{"blocked": true}` / `{"blocked": false}` |
+//! | `clear_brute_force_blocks` | `DELETE /api/v2/user-blocks/{id}` |
+
+use crate::config::{Config, ResetSettings};
+use crate::route::{self, ActionRoute};
+use auth0_client::{Auth0Client, BuildError, Deadline, ErrorKind, User, UserPatch};
+use auth0_events::EmailAddress;
+use dixa_access::{
+    AccessConfig, Action, ApiError, AuditRecord, MAX_BODY_BYTES, Outcome, audit, bearer_token,
+    body_bytes, deadline, error_json, foreign_origin, json_body, known_agent, method_not_allowed,
+    now_unix, ok_json, upstream_failure, with_cors,
+};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Kept spare before Lambda's deadline for answering.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
+/// The longest an action works (API Gateway REST integrations time out at 29 s).
+const MAX_WORK: Duration = Duration::from_secs(25);
+
+const CHANGE_EMAIL_SHAPE: &str = r#"The body must be {"email": "<new address>"} and nothing else."#;
+
+/// The actions, built once per container.
+#[derive(Debug)]
+pub struct Actions {
+    auth0: Auth0Client,
+    access: AccessConfig,
+    reset: ResetSettings,
+}
+
+/// Why an allowed request did not complete: the answer and what the audit line says.
+struct Failure {
+    reply: Reply,
+    outcome: Outcome,
+    reason: &'static str,
+}
+
+/// An error answer, built into a response only at the end.
+enum Reply {
+    Api(ApiError),
+    /// A case [`ApiError`] has no variant for (409s).
+    Other {
+        status: StatusCode,
+        code: &'static str,
+        message: &'static str,
+    },
+}
+
+impl Reply {
+    fn to_response(&self) -> Response<Body> {
+        match self {
+            Reply::Api(err) => err.to_response(),
+            Reply::Other {
+                status,
+                code,
+                message,
+            } => error_json(*status, code, message),
+        }
+    }
+}
+
+impl From<ApiError> for Failure {
+    /// A rejected request (bad body): refused, with the error code as reason.
+    fn from(err: ApiError) -> Self {
+        Self {
+            reply: Reply::Api(err),
+            outcome: Outcome::Refused,
+            reason: err.code(),
+        }
+    }
+}
+
+impl Failure {
+    /// The account's state rules the action out: 409 with `code` as reason.
+    fn conflict(code: &'static str, message: &'static str) -> Self {
+        Self {
+            reply: Reply::Other {
+                status: StatusCode::CONFLICT,
+                code,
+                message,
+            },
+            outcome: Outcome::Refused,
+            reason: code,
+        }
+    }
+
+    fn user_not_found() -> Self {
+        Self {
+            reply: Reply::Api(ApiError::NotFound),
+            outcome: Outcome::Failed,
+            reason: "user_not_found",
+        }
+    }
+
+    /// An Auth0 error, logged (its text is PII-free) and mapped per the module table.
+    fn upstream(action: Action, e: auth0_client::Error) -> Self {
+        tracing::warn!(action = action.as_str(), error = %e, "Auth0 call failed");
+        let (reply, reason) = match e.kind {
+            ErrorKind::NotFound => return Self::user_not_found(),
+            ErrorKind::BadRequest { .. } => (
+                Reply::Other {
+                    status: StatusCode::CONFLICT,
+                    code: "change_rejected",
+                    message: "The account service refused this change for this account.",
+                },
+                "upstream_rejected",
+            ),
+            _ => {
+                let err = upstream_failure(e.is_transient());
+                (Reply::Api(err), err.code())
+            }
+        };
+        Self {
+            reply,
+            outcome: Outcome::Failed,
+            reason,
+        }
+    }
+}
+
+impl Actions {
+    pub fn new(config: Config) -> Result<Self, BuildError> {
+        Ok(Self {
+            auth0: Auth0Client::new(config.auth0)?,
+            access: config.access,
+            reset: config.reset,
+        })
+    }
+
+    /// Routes one request; always a response, always with CORS headers for an allowed origin.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        with_cors(&self.access.cors, req, |req| self.route(req)).await
+    }
+
+    async fn route(&self, req: Request) -> Response<Body> {
+        let Some(route) = route::parse(&req) else {
+            tracing::info!(status = 404, "no such route");
+            return ApiError::NotFound.to_response();
+        };
+        match *req.method() {
+            Method::POST => self.act(&req, &route).await,
+            Method::OPTIONS => self.access.cors.preflight(&req),
+            _ => {
+                tracing::info!(
+                    status = 405,
+                    action = route.action.as_str(),
+                    "method not allowed"
+                );
+                method_not_allowed("POST, OPTIONS")
+            }
+        }
+    }
+
+    async fn act(&self, req: &Request, route: &ActionRoute) -> Response<Body> {
+        let action = route.action;
+        let refuse = |reason: &'static str, err: ApiError| {
+            audit(AuditRecord {
+                action: action.as_str(),
+                user_id: Some(&route.user_id),
+                conversation_id: None,
+                agent: None,
+                outcome: Outcome::Refused,
+                reason: Some(reason),
+            });
+            err.to_response()
+        };
+        if foreign_origin(&self.access.cors, req) {
+            return refuse("origin_not_allowed", ApiError::Forbidden);
+        }
+        let verified = bearer_token(req.headers()).and_then(|token| {
+            self.access
+                .tokens
+                .verify(token, &route.user_id, action, now_unix())
+        });
+        let claims = match verified {
+            Ok(claims) => claims,
+            Err(e) => return refuse(e.reason(), e.public()),
+        };
+
+        let deadline = deadline(req, DEADLINE_MARGIN, MAX_WORK);
+        let (response, outcome, reason) =
+            match self.perform(req, &claims.sub, action, &deadline).await {
+                Ok(()) => (
+                    ok_json(&json!({"ok": true, "action": action.as_str(), "user_id": claims.sub})),
+                    Outcome::Allowed,
+                    None,
+                ),
+                Err(f) => (f.reply.to_response(), f.outcome, Some(f.reason)),
+            };
+        audit(AuditRecord {
+            action: action.as_str(),
+            user_id: Some(&claims.sub),
+            conversation_id: Some(&claims.csid),
+            agent: known_agent(&claims.agent),
+            outcome,
+            reason,
+        });
+        response
+    }
+
+    /// The one write `action` stands for; nothing else of the profile can change.
+    async fn perform(
+        &self,
+        req: &Request,
+        user_id: &str,
+        action: Action,
+        deadline: &Deadline,
+    ) -> Result<(), Failure> {
+        let upstream = |e| Failure::upstream(action, e);
+        match action {
+            Action::ChangeEmail => {
+                let patch = UserPatch {
+                    email: Some(new_email(req)?),
+                    // The customer must prove the new address: never `true` here.
+                    email_verified: Some(false),
+                    verify_email: Some(true),
+                    ..UserPatch::default()
+                };
+                self.patch(user_id, &patch, deadline)
+                    .await
+                    .map_err(upstream)
+            }
+            Action::SendPasswordReset => {
+                body_bytes(req, MAX_BODY_BYTES)?;
+                let user = self
+                    .auth0
+                    .get_user(user_id, deadline)
+                    .await
+                    .map_err(upstream)?
+                    .ok_or_else(Failure::user_not_found)?;
+                let (email, connection) = self.reset_target(&user)?;
+                self.auth0
+                    .change_password(email, connection, &self.reset.client_id, deadline)
+                    .await
+                    .map_err(upstream)
+            }
+            Action::Block | Action::Unblock => {
+                body_bytes(req, MAX_BODY_BYTES)?;
+                let patch = UserPatch {
+                    blocked: Some(action == Action::Block),
+                    ..UserPatch::default()
+                };
+                self.patch(user_id, &patch, deadline)
+                    .await
+                    .map_err(upstream)
+            }
+            Action::ClearBruteForceBlocks => {
+                body_bytes(req, MAX_BODY_BYTES)?;
+                self.auth0
+                    .delete_user_blocks(user_id, deadline)
+                    .await
+                    .map_err(upstream)
+            }
+        }
+    }
+
+    async fn patch(
+        &self,
+        user_id: &str,
+        patch: &UserPatch,
+        deadline: &Deadline,
+    ) -> Result<(), auth0_client::Error> {
+        self.auth0
+            .patch_user(user_id, patch, deadline)
+            .await
+            .map(drop)
+    }
+
+    /// The address and database connection a reset email goes to.
+    fn reset_target<'u>(&'u self, user: &'u User) -> Result<(&'u EmailAddress, &'u str), Failure> {
+        let email = user.email.as_ref().ok_or_else(|| {
+            Failure::conflict(
+                "no_email",
+                "The account has no email address to send a reset link to.",
+            )
+        })?;
+        // Database connections are the identities whose provider is `auth0`.
+        let mut database = user.identities.iter().filter(|i| i.provider == "auth0");
+        let connection = match &self.reset.connection {
+            Some(wanted) => database
+                .find(|i| i.connection == *wanted)
+                .map(|_| wanted.as_str()),
+            None => database.next().map(|i| i.connection.as_str()),
+        };
+        let connection = connection.filter(|c| !c.is_empty()).ok_or_else(|| {
+            Failure::conflict(
+                "not_database_user",
+                "The account does not sign in with a password here, so it has none to reset.",
+            )
+        })?;
+        Ok((email, connection))
+    }
+}
+
+/// The new address from `{"email": "<new>"}`: 413 / 400 `invalid_json` / 400 `bad_request`
+/// (another shape, extra keys included) / 400 `invalid_email`.
+fn new_email(req: &Request) -> Result<EmailAddress, ApiError> {
+    let body = json_body(req, MAX_BODY_BYTES)?;
+    let email = match &body {
+        Value::Object(fields) if fields.len() == 1 => fields.get("email"),
+        _ => None,
+    };
+    let Some(Value::String(email)) = email else {
+        return Err(ApiError::BadRequest(CHANGE_EMAIL_SHAPE));
+    };
+    EmailAddress::parse(email).map_err(|_| ApiError::InvalidEmail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(body: &str) -> Request {
+        lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("https://api.example.com/users/auth0%7C1/change_email")
+            .body(Body::Text(body.into()))
+            .unwrap()
+    }
+
+    #[test]
+    fn new_email_accepts_exactly_one_address() {
+        assert_eq!(
+            new_email(&post(r#"{"email": " Jane.New+Shop@Example.com "}"#))
+                .unwrap()
+                .as_str(),
+            "jane.new+shop@example.com"
+        );
+        for (body, err) in [
+            ("", ApiError::InvalidJson),
+            ("email=jane@example.com", ApiError::InvalidJson),
+            (r#"{"email": "#, ApiError::InvalidJson),
+            (
+                r#"["jane@example.com"]"#,
+                ApiError::BadRequest(CHANGE_EMAIL_SHAPE),
+            ),
+            (r#"{"email": 1}"#, ApiError::BadRequest(CHANGE_EMAIL_SHAPE)),
+            (
+                r#"{"mail": "jane@example.com"}"#,
+                ApiError::BadRequest(CHANGE_EMAIL_SHAPE),
+            ),
+            (
+                r#"{"email": "jane@example.com", "email_verified": true}"#,
+                ApiError::BadRequest(CHANGE_EMAIL_SHAPE),
+            ),
+            (r#"{"email": "jane@"}"#, ApiError::InvalidEmail),
+            (
+                r#"{"email": "jane doe@example.com"}"#,
+                ApiError::InvalidEmail,
+            ),
+        ] {
+            assert_eq!(new_email(&post(body)).err(), Some(err), "{body}");
+        }
+        let big = format!(
+            r#"{{"email": "{}@example.com"}}"#,
+            "a".repeat(MAX_BODY_BYTES)
+        );
+        assert_eq!(new_email(&post(&big)).err(), Some(ApiError::BodyTooLarge));
+    }
+}

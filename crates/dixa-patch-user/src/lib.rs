@@ -1,0 +1,35 @@
+//! dixa-patch-user: the Dixa card's buttons.
+//!
+//! The card's JavaScript runs in the agent's browser and calls
+//! `POST /users/{user_id}/{action}` with `Authorization: Bearer <action_token>`, the token
+//! `dixa-get-user` minted for that account in the look-up response (bound to the account,
+//! the conversation and the assigned agent; valid for minutes, see
+//! [`dixa_access::token`]). The browser's `OPTIONS` preflight on the same path is answered
+//! from the CORS allow-list, and every response carries the CORS headers for an allowed
+//! `Origin`.
+//!
+//! The only writes that exist ([`handler`] has the exact Auth0 calls):
+//!
+//! - `change_email` (`{"email": "<new>"}`): the new address is set **unverified** and Auth0
+//!   sends it a verification email (`email_verified: false`, `verify_email: true`); this
+//!   function never marks an address verified. Auth0 then logs `sce` for the change, and
+//!   the existing email flow (`email-transform` → `send-email`) tells the **old** address
+//!   that the account's email was changed (and the new one that it now holds the account).
+//! - `send_password_reset`: Auth0's reset-password email to the account's address, for its
+//!   database connection, with the storefront application's templates
+//!   (`AUTH0_RESET_CLIENT_ID`).
+//! - `block` / `unblock`: the admin block flag only.
+//! - `clear_brute_force_blocks`: the brute-force (IP) blocks only.
+//!
+//! Nothing else of the profile can be changed. Every attempt, allowed, refused or failed,
+//! writes one audit line ([`dixa_access::audit()`]) with the action, the Auth0 user id and,
+//! once the token is verified, its conversation id and agent pseudonym; no log line holds
+//! an email address. Errors are JSON with fixed texts; nothing is returned as a Lambda
+//! error (API Gateway would answer a bare 502). Settings: [`config`].
+
+pub mod config;
+pub mod handler;
+pub mod route;
+
+pub use config::Config;
+pub use handler::Actions;

@@ -1,0 +1,866 @@
+//! The action handler against a wiremock Auth0, with requests built from API Gateway REST
+//! (v1) proxy events exactly as `lambda_http` builds them in Lambda.
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use dixa_access::{Action, ActionTokens, Grant, agent_ref, now_unix};
+use dixa_patch_user::{Actions, Config};
+use lambda_http::{Body, Response};
+use lambda_support::Env;
+use serde_json::{Value, json};
+use test_support::logs::{audit_lines, logs};
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{body_json, header, method, path},
+};
+
+const LOOKUP_SECRET: &str = "lookup-secret-0123456789abcdefghijklmnop";
+const TOKEN_KEY: &str = "token-key-0123456789abcdefghijklmnopqrstu";
+const OTHER_KEY: &str = "other-key-0123456789abcdefghijklmnopqrstu";
+const USER: &str = "auth0|64f0c0ffee0123456789abcd";
+const USER_ENCODED: &str = "auth0%7C64f0c0ffee0123456789abcd";
+const AGENT: &str = "agent.smith@shop.example";
+const ORIGIN: &str = "https://shop.dixa.com";
+const M2M_TOKEN: &str = "a0-tok-4Wx2";
+
+fn env(server: &MockServer, extra: &[(&'static str, &'static str)]) -> Env {
+    let mut pairs: Vec<(&str, String)> = vec![
+        ("DIXA_LOOKUP_SECRET", LOOKUP_SECRET.into()),
+        ("DIXA_ACTION_TOKEN_KEY", TOKEN_KEY.into()),
+        ("DIXA_ALLOWED_ORIGINS", ORIGIN.into()),
+        ("AUTH0_DOMAIN", "shop.eu.auth0.com".into()),
+        ("AUTH0_BASE_URL", server.uri()),
+        ("AUTH0_CLIENT_ID", "m2m".into()),
+        ("AUTH0_CLIENT_SECRET", "auth0-s3cret".into()),
+        ("AUTH0_MAX_ATTEMPTS", "2".into()),
+        ("AUTH0_BACKOFF_BASE_MS", "10".into()),
+        ("AUTH0_BACKOFF_CAP_MS", "20".into()),
+        ("AUTH0_RESET_CLIENT_ID", "storefront-client-id".into()),
+    ];
+    pairs.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    Env::from_pairs(pairs)
+}
+
+async fn actions(server: &MockServer, extra: &[(&'static str, &'static str)]) -> Actions {
+    let config = Config::from_env(&env(server, extra), async || unreachable!("no ARN"))
+        .await
+        .unwrap();
+    Actions::new(config).unwrap()
+}
+
+fn mint_with(key: &str, user_id: &str, actions: &[Action], now: u64) -> String {
+    ActionTokens::new(key.as_bytes(), None, 300).unwrap().mint(
+        &Grant {
+            user_id: user_id.into(),
+            actions: actions.to_vec(),
+            conversation_id: "8812345".into(),
+            agent: agent_ref(AGENT),
+        },
+        now,
+    )
+}
+
+/// A token as the look-up mints it: this user, every action, valid now.
+fn token_for(user_id: &str) -> String {
+    mint_with(TOKEN_KEY, user_id, &Action::ALL, now_unix())
+}
+
+/// A `/users/{user_id}/{action}` REST event.
+fn rest_event(
+    http_method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Value {
+    test_support::apigw::rest_event(
+        "/users/{user_id}/{action}",
+        http_method,
+        path,
+        &[],
+        headers,
+        body,
+    )
+}
+
+/// A button click: POST with the token and the card's origin.
+fn click(action: &str, token: &str, body: Option<&str>) -> lambda_http::Request {
+    let auth = format!("Bearer {token}");
+    let mut headers = vec![("Origin", ORIGIN), ("Authorization", auth.as_str())];
+    if body.is_some() {
+        headers.push(("Content-Type", "application/json"));
+    }
+    request(&rest_event(
+        "POST",
+        &format!("/users/{USER_ENCODED}/{action}"),
+        &headers,
+        body,
+    ))
+}
+
+fn request(event: &Value) -> lambda_http::Request {
+    lambda_http::request::from_str(&event.to_string()).expect("a REST proxy event")
+}
+
+fn body(response: &Response<Body>) -> Value {
+    serde_json::from_slice(response.body().as_ref()).unwrap()
+}
+
+#[track_caller]
+fn assert_cors(response: &Response<Body>) {
+    assert_eq!(response.headers()["access-control-allow-origin"], ORIGIN);
+    assert_eq!(response.headers()["vary"], "origin");
+}
+
+async fn mount_token(server: &MockServer, expect: u64) {
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": M2M_TOKEN, "expires_in": 86400, "token_type": "Bearer"}),
+        ))
+        .expect(expect)
+        .mount(server)
+        .await;
+}
+
+fn user_json() -> Value {
+    json!({
+        "user_id": USER,
+        "email": "jane+shop@example.com",
+        "email_verified": true,
+        "identities": [{"connection": "Username-Password-Authentication",
+                        "provider": "auth0", "user_id": "64f0c0ffee0123456789abcd"}],
+        "blocked": false,
+        "app_metadata": {"hybris_uid": "jane+shop@example.com"}
+    })
+}
+
+/// `PATCH /api/v2/users/{id}` with exactly `expected` as body.
+async fn mount_patch(server: &MockServer, expected: Value, expect: u64) {
+    Mock::given(method("PATCH"))
+        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
+        .and(header(
+            "authorization",
+            format!("Bearer {M2M_TOKEN}").as_str(),
+        ))
+        .and(body_json(expected))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_json()))
+        .expect(expect)
+        .mount(server)
+        .await;
+}
+
+/// Every request Auth0 got, but the token grant.
+async fn api_calls(server: &MockServer) -> Vec<wiremock::Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() != "/oauth/token")
+        .collect()
+}
+
+#[tokio::test]
+async fn change_email_sets_the_new_address_unverified_and_asks_auth0_to_verify_it() {
+    let _logs = logs();
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    mount_patch(
+        &server,
+        json!({"email": "jane.new+shop@example.com", "email_verified": false, "verify_email": true}),
+        1,
+    )
+    .await;
+    let actions = actions(&server, &[]).await;
+    let response = actions
+        .handle(click(
+            "change_email",
+            &token_for(USER),
+            Some(r#"{"email": "Jane.New+Shop@Example.com"}"#),
+        ))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_cors(&response);
+    assert_eq!(
+        body(&response),
+        json!({"ok": true, "action": "change_email", "user_id": USER})
+    );
+    // Exactly the three fields: never `email_verified: true`, nothing else of the profile.
+    let calls = api_calls(&server).await;
+    assert_eq!(calls.len(), 1);
+    let sent: Value = serde_json::from_slice(&calls[0].body).unwrap();
+    assert_eq!(sent.as_object().unwrap().len(), 3, "{sent}");
+}
+
+#[tokio::test]
+async fn block_and_unblock_write_only_the_admin_flag() {
+    let _logs = logs();
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    mount_patch(&server, json!({"blocked": true}), 1).await;
+    mount_patch(&server, json!({"blocked": false}), 1).await;
+    let actions = actions(&server, &[]).await;
+    for action in ["block", "unblock"] {
+        let response = actions.handle(click(action, &token_for(USER), None)).await;
+        assert_eq!(response.status(), 200, "{action}");
+        assert_cors(&response);
+        assert_eq!(
+            body(&response),
+            json!({"ok": true, "action": action, "user_id": USER})
+        );
+    }
+    // The raw bodies, byte for byte.
+    let bodies: Vec<String> = api_calls(&server)
+        .await
+        .iter()
+        .map(|r| String::from_utf8(r.body.clone()).unwrap())
+        .collect();
+    assert_eq!(bodies, [r#"{"blocked":true}"#, r#"{"blocked":false}"#]);
+}
+
+#[tokio::test]
+async fn clear_brute_force_blocks_deletes_the_user_blocks() {
+    let _logs = logs();
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/api/v2/user-blocks/{USER_ENCODED}")))
+        .and(header(
+            "authorization",
+            format!("Bearer {M2M_TOKEN}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let actions = actions(&server, &[]).await;
+    let response = actions
+        .handle(click("clear_brute_force_blocks", &token_for(USER), None))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        body(&response),
+        json!({"ok": true, "action": "clear_brute_force_blocks", "user_id": USER})
+    );
+    assert_eq!(api_calls(&server).await.len(), 1);
+}
+
+async fn mount_get_user(server: &MockServer, user: Value) {
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
+        .and(header(
+            "authorization",
+            format!("Bearer {M2M_TOKEN}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn mount_change_password(server: &MockServer, expected: Value, expect: u64) {
+    Mock::given(method("POST"))
+        .and(path("/dbconnections/change_password"))
+        .and(body_json(expected))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            "We've just sent you an email to reset your password.",
+            "text/plain; charset=utf-8",
+        ))
+        .expect(expect)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn send_password_reset_uses_the_accounts_address_and_database_connection() {
+    let _logs = logs();
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    mount_get_user(&server, user_json()).await;
+    mount_change_password(
+        &server,
+        json!({"client_id": "storefront-client-id", "email": "jane+shop@example.com",
+               "connection": "Username-Password-Authentication"}),
+        1,
+    )
+    .await;
+    let actions = actions(&server, &[]).await;
+    let response = actions
+        .handle(click("send_password_reset", &token_for(USER), None))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_cors(&response);
+    assert_eq!(
+        body(&response),
+        json!({"ok": true, "action": "send_password_reset", "user_id": USER})
+    );
+    // The reset call carries no Management API token.
+    let reset = api_calls(&server)
+        .await
+        .into_iter()
+        .find(|r| r.url.path() == "/dbconnections/change_password")
+        .unwrap();
+    assert!(!reset.headers.contains_key("authorization"));
+}
+
+#[tokio::test]
+async fn send_password_reset_honours_the_connection_override() {
+    let _logs = logs();
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    let mut user = user_json();
+    user["identities"] = json!([
+        {"connection": "google-oauth2", "provider": "google-oauth2", "user_id": "1"},
+        {"connection": "Username-Password-Authentication", "provider": "auth0", "user_id": "2"},
+        {"connection": "Shop-Customers", "provider": "auth0", "user_id": "3"}
+    ]);
+    mount_get_user(&server, user).await;
+    mount_change_password(
+        &server,
+        json!({"client_id": "storefront-client-id", "email": "jane+shop@example.com",
+               "connection": "Shop-Customers"}),
+        1,
+    )
+    .await;
+    let actions = actions(&server, &[("AUTH0_RESET_CONNECTION", "Shop-Customers")]).await;
+    let response = actions
+        .handle(click("send_password_reset", &token_for(USER), None))
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn password_reset_needs_an_address_and_a_database_account() {
+    let _logs = logs();
+    let social = json!({"user_id": USER, "email": "jane@example.com",
+        "identities": [{"connection": "google-oauth2", "provider": "google-oauth2", "user_id": "1"}]});
+    let no_email = json!({"user_id": USER,
+        "identities": [{"connection": "Username-Password-Authentication", "provider": "auth0", "user_id": "1"}]});
+    let cases = [
+        (social, &[][..], 409, "not_database_user"),
+        (no_email, &[][..], 409, "no_email"),
+        // With an override the account must be on that connection.
+        (
+            user_json(),
+            &[("AUTH0_RESET_CONNECTION", "Shop-Customers")][..],
+            409,
+            "not_database_user",
+        ),
+    ];
+    for (user, extra, status, code) in cases {
+        let server = MockServer::start().await;
+        mount_token(&server, 1).await;
+        mount_get_user(&server, user).await;
+        mount_change_password(&server, json!({}), 0).await;
+        let actions = actions(&server, extra).await;
+        let response = actions
+            .handle(click("send_password_reset", &token_for(USER), None))
+            .await;
+        assert_eq!(response.status(), status, "{code}");
+        assert_eq!(body(&response)["error"]["code"], code);
+        assert_cors(&response);
+        server.verify().await;
+    }
+    // A user that no longer exists.
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"statusCode": 404, "error": "Not Found", "errorCode": "inexistent_user"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_change_password(&server, json!({}), 0).await;
+    let actions = actions(&server, &[]).await;
+    let response = actions
+        .handle(click("send_password_reset", &token_for(USER), None))
+        .await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(body(&response)["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn every_token_problem_is_the_same_403_and_nothing_is_written() {
+    let _logs = logs();
+    let server = MockServer::start().await;
+    mount_token(&server, 0).await;
+    let actions = actions(&server, &[]).await;
+    let now = now_unix();
+    let valid = token_for(USER);
+    let (payload, mac) = valid.split_once('.').unwrap();
+    let tampered = {
+        // Another user's claims under this token's MAC.
+        let other = mint_with(TOKEN_KEY, "auth0|attacker", &Action::ALL, now);
+        format!("{}.{mac}", other.split_once('.').unwrap().0)
+    };
+    let cases: [(&str, Option<String>); 9] = [
+        ("missing", None),
+        ("empty", Some("Bearer ".into())),
+        ("not bearer", Some(format!("Basic {valid}"))),
+        ("garbage", Some("Bearer not-a-token".into())),
+        ("tampered", Some(format!("Bearer {tampered}"))),
+        (
+            "truncated mac",
+            Some(format!("Bearer {payload}.{}", &mac[..10])),
+        ),
+        (
+            "expired",
+            Some(format!(
+                "Bearer {}",
+                mint_with(TOKEN_KEY, USER, &Action::ALL, now - 301)
+            )),
+        ),
+        (
+            "other user",
+            Some(format!("Bearer {}", token_for("auth0|someone-else"))),
+        ),
+        (
+            "other key",
+            Some(format!(
+                "Bearer {}",
+                mint_with(OTHER_KEY, USER, &Action::ALL, now)
+            )),
+        ),
+    ];
+    let forbidden =
+        json!({"error": {"code": "forbidden", "message": "This request is not allowed."}});
+    for (what, authorization) in cases {
+        let mut headers = vec![("Origin", ORIGIN)];
+        if let Some(a) = &authorization {
+            headers.push(("Authorization", a.as_str()));
+        }
+        let event = rest_event(
+            "POST",
+            &format!("/users/{USER_ENCODED}/block"),
+            &headers,
+            None,
+        );
+        let response = actions.handle(request(&event)).await;
+        assert_eq!(response.status(), 403, "{what}");
+        assert_eq!(body(&response), forbidden, "{what}");
+        assert_cors(&response);
+    }
+    // A token for another action.
+    let block_only = mint_with(TOKEN_KEY, USER, &[Action::Block], now);
+    let response = actions
+        .handle(click(
+            "change_email",
+            &block_only,
+            Some(r#"{"email": "x@example.com"}"#),
+        ))
+        .await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(body(&response), forbidden);
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn bad_input_is_a_4xx_json_and_nothing_is_written() {
+    let _logs = logs();
+    let server = MockServer::start().await;
+    mount_token(&server, 0).await;
+    let actions = actions(&server, &[]).await;
+    let token = token_for(USER);
+    let big = format!(r#"{{"email": "{}@example.com"}}"#, "a".repeat(5000));
+    let cases: [(&str, lambda_http::Request, u16, &str); 7] = [
+        (
+            "malformed email",
+            click(
+                "change_email",
+                &token,
+                Some(r#"{"email": "jane@@example"}"#),
+            ),
+            400,
+            "invalid_email",
+        ),
+        (
+            "not JSON",
+            click("change_email", &token, Some("email=jane@example.com")),
+            400,
+            "invalid_json",
+        ),
+        (
+            "no body",
+            click("change_email", &token, None),
+            400,
+            "invalid_json",
+        ),
+        (
+            "extra field",
+            click(
+                "change_email",
+                &token,
+                Some(r#"{"email": "jane@example.com", "email_verified": true}"#),
+            ),
+            400,
+            "bad_request",
+        ),
+        (
+            "oversized change_email",
+            click("change_email", &token, Some(&big)),
+            413,
+            "body_too_large",
+        ),
+        (
+            "oversized block",
+            click("block", &token, Some(&big)),
+            413,
+            "body_too_large",
+        ),
+        (
+            "base64 oversized",
+            request(&{
+                let mut e = rest_event(
+                    "POST",
+                    &format!("/users/{USER_ENCODED}/unblock"),
+                    &[
+                        ("Origin", ORIGIN),
+                        ("Authorization", &format!("Bearer {token}")),
+                    ],
+                    None,
+                );
+                e["body"] = json!(STANDARD.encode(vec![b'x'; 4097]));
+                e["isBase64Encoded"] = json!(true);
+                e
+            }),
+            413,
+            "body_too_large",
+        ),
+    ];
+    for (what, req, status, code) in cases {
+        let response = actions.handle(req).await;
+        assert_eq!(response.status(), status, "{what}");
+        assert_eq!(body(&response)["error"]["code"], code, "{what}");
+        assert_cors(&response);
+    }
+    // Routes and methods.
+    let auth = format!("Bearer {token}");
+    let headers = [("Origin", ORIGIN), ("Authorization", auth.as_str())];
+    for (what, http_method, path, status) in [
+        (
+            "unknown action",
+            "POST",
+            format!("/users/{USER_ENCODED}/delete"),
+            404,
+        ),
+        ("no action", "POST", format!("/users/{USER_ENCODED}"), 404),
+        ("other resource", "POST", "/lookup".to_owned(), 404),
+        ("GET", "GET", format!("/users/{USER_ENCODED}/block"), 405),
+        (
+            "DELETE",
+            "DELETE",
+            format!("/users/{USER_ENCODED}/block"),
+            405,
+        ),
+    ] {
+        let response = actions
+            .handle(request(&rest_event(http_method, &path, &headers, None)))
+            .await;
+        assert_eq!(response.status(), status, "{what}");
+        assert_cors(&response);
+        if status == 405 {
+            assert_eq!(response.headers()["allow"], "POST, OPTIONS");
+            assert_eq!(body(&response)["error"]["code"], "method_not_allowed");
+        } else {
+            assert_eq!(body(&response)["error"]["code"], "not_found");
+        }
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn preflight_and_origins() {
+    let _logs = logs();
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    mount_patch(&server, json!({"blocked": true}), 1).await;
+    let actions = actions(&server, &[]).await;
+    let preflight = |origin: &'static str| {
+        request(&rest_event(
+            "OPTIONS",
+            &format!("/users/{USER_ENCODED}/change_email"),
+            &[
+                ("Origin", origin),
+                ("Access-Control-Request-Method", "POST"),
+                (
+                    "Access-Control-Request-Headers",
+                    "authorization,content-type",
+                ),
+            ],
+            None,
+        ))
+    };
+    let response = actions.handle(preflight(ORIGIN)).await;
+    assert_eq!(response.status(), 204);
+    assert_cors(&response);
+    assert_eq!(
+        response.headers()["access-control-allow-methods"],
+        "GET, POST, OPTIONS"
+    );
+    assert_eq!(
+        response.headers()["access-control-allow-headers"],
+        "content-type, authorization"
+    );
+    let response = actions.handle(preflight("https://evil.example")).await;
+    assert_eq!(response.status(), 403);
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    // A valid token from a page on another origin: refused, nothing written.
+    let auth = format!("Bearer {}", token_for(USER));
+    let path = format!("/users/{USER_ENCODED}/block");
+    let from_evil = rest_event(
+        "POST",
+        &path,
+        &[("Origin", "https://evil.example"), ("Authorization", &auth)],
+        None,
+    );
+    let response = actions.handle(request(&from_evil)).await;
+    assert_eq!(response.status(), 403);
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    assert!(api_calls(&server).await.is_empty());
+    // No Origin at all (not a browser): the token decides.
+    let no_origin = rest_event("POST", &path, &[("Authorization", &auth)], None);
+    let response = actions.handle(request(&no_origin)).await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn auth0_failures_map_to_json_errors() {
+    let _logs = logs();
+    for (status, expected, code) in [
+        (404, 404, "not_found"),
+        (400, 409, "change_rejected"),
+        (503, 503, "upstream_unavailable"),
+        (429, 503, "upstream_unavailable"),
+        (403, 502, "upstream_error"),
+    ] {
+        let server = MockServer::start().await;
+        mount_token(&server, 1).await;
+        Mock::given(method("PATCH"))
+            .and(path(format!("/api/v2/users/{USER_ENCODED}")))
+            .respond_with(ResponseTemplate::new(status).set_body_json(json!({
+                "statusCode": status, "error": "x",
+                "message": "The specified new email already exists: jane@example.com"
+            })))
+            .mount(&server)
+            .await;
+        let actions = actions(&server, &[]).await;
+        let response = actions
+            .handle(click(
+                "change_email",
+                &token_for(USER),
+                Some(r#"{"email": "jane@example.com"}"#),
+            ))
+            .await;
+        assert_eq!(response.status(), expected, "Auth0 {status}");
+        assert_eq!(body(&response)["error"]["code"], code, "Auth0 {status}");
+        assert_cors(&response);
+        let text = String::from_utf8(response.body().to_vec()).unwrap();
+        assert!(!text.contains("jane"), "{text}");
+    }
+    // The reset email's own limit (one a minute per address): 503, not retried.
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    mount_get_user(&server, user_json()).await;
+    Mock::given(method("POST"))
+        .and(path("/dbconnections/change_password"))
+        .respond_with(
+            ResponseTemplate::new(429).set_body_json(json!({"error": "too_many_attempts"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let actions = actions(&server, &[]).await;
+    let response = actions
+        .handle(click("send_password_reset", &token_for(USER), None))
+        .await;
+    assert_eq!(response.status(), 503);
+}
+
+#[tokio::test]
+async fn every_attempt_is_audited_once_with_the_token_claims() {
+    let logs = logs();
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    mount_patch(
+        &server,
+        json!({"email": "jane.new@example.com", "email_verified": false, "verify_email": true}),
+        1,
+    )
+    .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/api/v2/user-blocks/{USER_ENCODED}")))
+        .respond_with(ResponseTemplate::new(500).set_body_string("jane+shop@example.com"))
+        .mount(&server)
+        .await;
+    let actions = actions(&server, &[]).await;
+    let now = now_unix();
+    let token = token_for(USER);
+
+    let allowed = actions
+        .handle(click(
+            "change_email",
+            &token,
+            Some(r#"{"email": "jane.new@example.com"}"#),
+        ))
+        .await;
+    assert_eq!(allowed.status(), 200);
+    let expired = mint_with(TOKEN_KEY, USER, &Action::ALL, now - 400);
+    assert_eq!(
+        actions
+            .handle(click("block", &expired, None))
+            .await
+            .status(),
+        403
+    );
+    let other_action = mint_with(TOKEN_KEY, USER, &[Action::Block], now);
+    assert_eq!(
+        actions
+            .handle(click("unblock", &other_action, None))
+            .await
+            .status(),
+        403
+    );
+    let failed = actions
+        .handle(click("clear_brute_force_blocks", &token, None))
+        .await;
+    assert_eq!(failed.status(), 503);
+    let bad = actions
+        .handle(click(
+            "change_email",
+            &token,
+            Some(r#"{"email": "jane.new"}"#),
+        ))
+        .await;
+    assert_eq!(bad.status(), 400);
+    // 404s and preflights are not action attempts: no audit line.
+    let unknown = rest_event("POST", "/users/x/delete", &[("Origin", ORIGIN)], None);
+    assert_eq!(actions.handle(request(&unknown)).await.status(), 404);
+
+    let text = logs.text();
+    assert!(!text.contains("jane"), "{text}");
+    let agent = agent_ref(AGENT);
+    let agent = agent.as_str();
+    let expect = [
+        json!({"audit": true, "message": "audit", "action": "change_email",
+               "auth0_user_id": USER, "conversation_id": "8812345", "agent": agent,
+               "outcome": "allowed"}),
+        json!({"audit": true, "message": "audit", "action": "block", "auth0_user_id": USER,
+               "outcome": "refused", "reason": "token_expired"}),
+        json!({"audit": true, "message": "audit", "action": "unblock", "auth0_user_id": USER,
+               "outcome": "refused", "reason": "token_action_not_allowed"}),
+        json!({"audit": true, "message": "audit", "action": "clear_brute_force_blocks",
+               "auth0_user_id": USER, "conversation_id": "8812345", "agent": agent,
+               "outcome": "failed", "reason": "upstream_unavailable"}),
+        json!({"audit": true, "message": "audit", "action": "change_email",
+               "auth0_user_id": USER, "conversation_id": "8812345", "agent": agent,
+               "outcome": "refused", "reason": "invalid_email"}),
+    ];
+    assert_eq!(audit_lines(&text), expect, "{text}");
+}
+
+/// Every `events/dixa/action_*.json` sample parses into a `lambda_http::Request` and gets
+/// the status its name promises. `REPLACE_WITH_ACTION_TOKEN` is replaced by a token minted
+/// now for the sample's path; the expired sample holds a real token signed with the test key.
+#[tokio::test]
+async fn action_samples_parse_and_get_the_expected_status_class() {
+    let logs = logs();
+    let server = MockServer::start().await;
+    mount_token(&server, 1).await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_json()))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/api/v2/users/auth0%7C000000000000000000000000"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"statusCode": 404, "error": "Not Found", "errorCode": "inexistent_user"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_json()))
+        .mount(&server)
+        .await;
+    mount_change_password(
+        &server,
+        json!({"client_id": "storefront-client-id", "email": "jane+shop@example.com",
+               "connection": "Username-Password-Authentication"}),
+        1,
+    )
+    .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/api/v2/user-blocks/{USER_ENCODED}")))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let actions = actions(&server, &[]).await;
+
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/dixa");
+    let expected = [
+        ("action_change_email.json", 200),
+        ("action_send_password_reset.json", 200),
+        ("action_block.json", 200),
+        ("action_unblock.json", 200),
+        ("action_clear_brute_force_blocks.json", 200),
+        ("action_expired_token.json", 403),
+        ("action_bad_email.json", 400),
+        ("action_unknown_user.json", 404),
+        ("action_preflight.json", 204),
+    ];
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if !name.starts_with("action_") {
+            continue;
+        }
+        let status = expected
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("{name}: add it to this table"))
+            .1;
+        let text = std::fs::read_to_string(format!("{dir}/{name}")).unwrap();
+        let sample: Value = serde_json::from_str(&text).unwrap();
+        let user_id = sample["pathParameters"]["user_id"].as_str().unwrap();
+        let text = text.replace("REPLACE_WITH_ACTION_TOKEN", &token_for(user_id));
+        let req = lambda_http::request::from_str(&text)
+            .unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"));
+        let response = actions.handle(req).await;
+        assert_eq!(
+            response.status().as_u16() / 100,
+            status / 100,
+            "{name}: {}",
+            response.status()
+        );
+        assert_eq!(response.status().as_u16(), status, "{name}");
+        assert_cors(&response);
+        seen += 1;
+    }
+    assert_eq!(seen, expected.len());
+    // The expired sample is refused for its expiry, not its signature.
+    assert!(
+        logs.text().contains(r#""reason":"token_expired""#),
+        "the expired sample must be signed with the test key"
+    );
+}

@@ -1,0 +1,339 @@
+//! Both real binaries, run as Lambda runs them (Runtime API), fed API Gateway REST (v1)
+//! proxy events, against one wiremock Auth0: the look-up (`dixa-get-user`) mints the token,
+//! the card's button (`dixa-patch-user`) uses it.
+//!
+//! Cargo gives a test only its own package's binaries; `dixa-get-user` is taken from the
+//! same target directory and must be built and current: run
+//! `cargo test -p dixa-get-user -p dixa-patch-user` (or the whole workspace).
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+use test_support::apigw::{response_headers, rest_event};
+use test_support::{
+    logs,
+    runtime::{LambdaProcess, Outcome},
+};
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{body_json, header, method, path, query_param},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dixa-patch-user");
+const TIMEOUT: Duration = Duration::from_secs(10);
+const LOOKUP_SECRET: &str = "lookup-secret-0123456789abcdefghijklmnop";
+const TOKEN_KEY: &str = "token-key-0123456789abcdefghijklmnopqrstu";
+const USER: &str = "auth0|64f0c0ffee0123456789abcd";
+const USER_ENCODED: &str = "auth0%7C64f0c0ffee0123456789abcd";
+const ORIGIN: &str = "https://shop.dixa.com";
+const M2M_TOKEN: &str = "a0-tok-4Wx2";
+
+/// The `dixa-get-user` binary next to ours, refusing a missing or stale one.
+fn get_user_binary() -> PathBuf {
+    let binary =
+        Path::new(BIN).with_file_name(format!("dixa-get-user{}", std::env::consts::EXE_SUFFIX));
+    let how = "run `cargo test -p dixa-get-user -p dixa-patch-user` (or the whole workspace)";
+    let built = std::fs::metadata(&binary)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{} is not built: {how}", binary.display()));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for dir in ["dixa-get-user/src", "dixa-access/src", "auth0-client/src"] {
+        let newest = newest_mtime(&root.join(dir));
+        assert!(
+            built >= newest,
+            "{} is older than crates/{dir}: {how}",
+            binary.display()
+        );
+    }
+    binary
+}
+
+fn newest_mtime(dir: &Path) -> SystemTime {
+    let mut newest = SystemTime::UNIX_EPOCH;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let mtime = if path.is_dir() {
+            newest_mtime(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).unwrap()
+        };
+        newest = newest.max(mtime);
+    }
+    newest
+}
+
+/// The settings both functions share (the token key above all), plus the reset client.
+fn env(auth0: &MockServer) -> Vec<(&'static str, String)> {
+    vec![
+        ("DIXA_LOOKUP_SECRET", LOOKUP_SECRET.into()),
+        ("DIXA_ACTION_TOKEN_KEY", TOKEN_KEY.into()),
+        ("DIXA_ALLOWED_ORIGINS", ORIGIN.into()),
+        ("AUTH0_DOMAIN", "shop.eu.auth0.com".into()),
+        ("AUTH0_BASE_URL", auth0.uri()),
+        ("AUTH0_CLIENT_ID", "m2m".into()),
+        ("AUTH0_CLIENT_SECRET", "auth0-s3cret".into()),
+        ("AUTH0_MAX_ATTEMPTS", "2".into()),
+        ("AUTH0_BACKOFF_BASE_MS", "10".into()),
+        ("AUTH0_RESET_CLIENT_ID", "storefront-client-id".into()),
+        ("AWS_LAMBDA_LOG_LEVEL", "DEBUG".into()),
+    ]
+}
+
+/// A REST response: status, headers (lower-case → first value) and the raw response JSON.
+async fn call(lambda: &mut LambdaProcess, event: Value) -> (u64, Value, Value) {
+    match lambda.invoke(event, TIMEOUT).await {
+        Outcome::Response(r) => (r["statusCode"].as_u64().unwrap(), response_headers(&r), r),
+        other => panic!("a Lambda error instead of an HTTP response: {other:?}"),
+    }
+}
+
+fn body(response: &Value) -> Value {
+    serde_json::from_str(response["body"].as_str().expect("a text body")).unwrap()
+}
+
+/// A button click from the card, as API Gateway hands it to Lambda.
+fn click(user_encoded: &str, action: &str, token: &str, body: Option<&str>) -> Value {
+    let auth = format!("Bearer {token}");
+    rest_event(
+        "/users/{user_id}/{action}",
+        "POST",
+        &format!("/users/{user_encoded}/{action}"),
+        &[],
+        &[
+            ("Origin", ORIGIN),
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body,
+    )
+}
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/../../events/dixa/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+async fn mount_auth0(auth0: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": M2M_TOKEN, "expires_in": 86400, "token_type": "Bearer"}),
+        ))
+        .mount(auth0)
+        .await;
+    let user = json!({
+        "user_id": USER, "email": "jane+shop@example.com", "email_verified": true,
+        "identities": [{"connection": "Username-Password-Authentication",
+                        "provider": "auth0", "user_id": "64f0c0ffee0123456789abcd"}],
+        "logins_count": 12, "created_at": "2024-01-02T03:04:05.000Z", "blocked": false
+    });
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users-by-email"))
+        .and(query_param("email", "jane+shop@example.com"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([user.clone()])))
+        .expect(1)
+        .mount(auth0)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v2/user-blocks/{USER_ENCODED}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"blocked_for": []})))
+        .expect(1)
+        .mount(auth0)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
+        .and(header(
+            "authorization",
+            format!("Bearer {M2M_TOKEN}").as_str(),
+        ))
+        .and(body_json(json!({
+            "email": "jane.new@example.com", "email_verified": false, "verify_email": true
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user.clone()))
+        .expect(1)
+        .mount(auth0)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
+        .and(body_json(json!({"blocked": true})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user))
+        .expect(1)
+        .mount(auth0)
+        .await;
+}
+
+#[tokio::test]
+async fn look_up_then_act_with_the_minted_token() {
+    let auth0 = MockServer::start().await;
+    mount_auth0(&auth0).await;
+    let env = env(&auth0);
+    let mut get_user =
+        LambdaProcess::spawn(get_user_binary().to_str().unwrap(), "dixa-get-user", &env).await;
+    let mut patch_user = LambdaProcess::spawn(BIN, "dixa-patch-user", &env).await;
+
+    // 1. Dixa's server-side look-up.
+    let lookup = rest_event(
+        "/lookup",
+        "GET",
+        "/lookup",
+        &[
+            ("email", "jane+shop@example.com"),
+            ("csid", "8812345"),
+            ("agent", "agent.smith@shop.example"),
+        ],
+        &[("x-dixa-card-secret", LOOKUP_SECRET)],
+        None,
+    );
+    let (status, _, response) = call(&mut get_user, lookup).await;
+    assert_eq!(status, 200);
+    let card = body(&response);
+    assert_eq!(card["accounts"][0]["user_id"], USER);
+    let token = card["accounts"][0]["action_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // 2. The browser's preflight, then the buttons, with that token.
+    let (status, headers, _) = call(&mut patch_user, sample("action_preflight.json")).await;
+    assert_eq!(status, 204);
+    assert_eq!(headers["access-control-allow-origin"], ORIGIN);
+    assert_eq!(
+        headers["access-control-allow-headers"],
+        "content-type, authorization"
+    );
+
+    let (status, headers, response) = call(
+        &mut patch_user,
+        click(
+            USER_ENCODED,
+            "change_email",
+            &token,
+            Some(r#"{"email":"Jane.New@Example.com"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(headers["access-control-allow-origin"], ORIGIN);
+    assert_eq!(headers["vary"], "origin");
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(response["isBase64Encoded"], false);
+    assert_eq!(
+        body(&response),
+        json!({"ok": true, "action": "change_email", "user_id": USER})
+    );
+    let (status, _, response) =
+        call(&mut patch_user, click(USER_ENCODED, "block", &token, None)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body(&response),
+        json!({"ok": true, "action": "block", "user_id": USER})
+    );
+
+    // The same token for another account, a tampered one, an expired one, none: 403.
+    let other_user = click("auth0%7Csomeone-else", "block", &token, None);
+    let tampered = click(USER_ENCODED, "block", &format!("{token}x"), None);
+    let mut no_token = click(USER_ENCODED, "unblock", "", None);
+    no_token["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("Authorization");
+    no_token["multiValueHeaders"]
+        .as_object_mut()
+        .unwrap()
+        .remove("Authorization");
+    for (what, event) in [
+        ("other user", other_user),
+        ("tampered", tampered),
+        ("expired", sample("action_expired_token.json")),
+        ("no token", no_token),
+    ] {
+        let (status, headers, response) = call(&mut patch_user, event).await;
+        assert_eq!(status, 403, "{what}");
+        assert_eq!(headers["access-control-allow-origin"], ORIGIN, "{what}");
+        assert_eq!(body(&response)["error"]["code"], "forbidden", "{what}");
+    }
+    // Bad input and unknown routes: JSON 4xx, never a Lambda error.
+    let (status, _, response) = call(
+        &mut patch_user,
+        click(USER_ENCODED, "change_email", &token, Some("not json")),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body(&response)["error"]["code"], "invalid_json");
+    let (status, _, _) = call(&mut patch_user, click(USER_ENCODED, "delete", &token, None)).await;
+    assert_eq!(status, 404);
+    let mut get = click(USER_ENCODED, "block", &token, None);
+    get["httpMethod"] = json!("GET");
+    get["requestContext"]["httpMethod"] = json!("GET");
+    let (status, headers, _) = call(&mut patch_user, get).await;
+    assert_eq!(status, 405);
+    assert_eq!(headers["allow"], "POST, OPTIONS");
+    auth0.verify().await;
+
+    for (name, output) in [
+        ("dixa-get-user", get_user.output()),
+        ("dixa-patch-user", patch_user.output()),
+    ] {
+        logs::assert_no_email_addresses(&output);
+        for secret in [LOOKUP_SECRET, TOKEN_KEY, "auth0-s3cret", M2M_TOKEN, &token] {
+            let leaks: Vec<&str> = output.lines().filter(|l| l.contains(secret)).collect();
+            assert!(
+                leaks.is_empty(),
+                "{name}: a secret in the output: {leaks:#?}"
+            );
+        }
+    }
+    // One audit line per look-up and per action attempt (not for the preflight, 404, 405).
+    let audits = |output: &str| {
+        output
+            .lines()
+            .filter(|l| l.contains(r#""target":"audit""#))
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["fields"].clone())
+            .collect::<Vec<_>>()
+    };
+    let lookup_audits = audits(&get_user.output());
+    assert_eq!(lookup_audits.len(), 1);
+    assert_eq!(lookup_audits[0]["outcome"], "allowed");
+    let action_audits = audits(&patch_user.output());
+    let outcomes: Vec<(&str, &str)> = action_audits
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap(),
+                a["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("change_email", "allowed"),
+            ("block", "allowed"),
+            ("block", "refused"),
+            ("block", "refused"),
+            ("block", "refused"),
+            ("unblock", "refused"),
+            ("change_email", "refused"),
+        ]
+    );
+    // The allowed ones carry the look-up's conversation and agent.
+    assert_eq!(action_audits[0]["conversation_id"], "8812345");
+    assert_eq!(
+        action_audits[0]["agent"], lookup_audits[0]["agent"],
+        "{action_audits:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_setting_stops_start_up_naming_it() {
+    let mut lambda = LambdaProcess::spawn(BIN, "dixa-patch-user", &[]).await;
+    let code = lambda.wait_exit(TIMEOUT).await;
+    assert!(matches!(code, Some(c) if c != 0), "exit code {code:?}");
+    assert!(
+        lambda
+            .output()
+            .contains("missing required setting AUTH0_RESET_CLIENT_ID"),
+        "{}",
+        lambda.output()
+    );
+}
