@@ -3,7 +3,7 @@
 //!
 //! - `test`: installs the test tools (`requirements.txt`), starts one moto server for the whole
 //!   run and runs every test in the workspace.
-//! - `run`: the main job locally (see `run.rs`).
+//! - `run`: the whole system locally (crate `local`: `up`); `send FILE...` sends events into it.
 //! - `bench [N]`: init time, warm latency and peak memory of each function (see `bench.rs`).
 
 mod bench;
@@ -16,11 +16,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
-        Some("run") => run::run(&args[1..]),
+        Some("run") => run::local("up", &args[1..]),
+        Some("send") => run::local("send", &args[1..]),
         Some("bench") => bench::run(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask test [<test runner args>]");
-            eprintln!("       cargo xtask run [events/auth0/<sample>.json ...]");
+            eprintln!("       cargo xtask run [--port-base N] [--logs]");
+            eprintln!("       cargo xtask send events/auth0/<sample>.json ...");
             eprintln!("       cargo xtask bench [N]");
             return ExitCode::from(2);
         }

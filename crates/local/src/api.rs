@@ -1,0 +1,252 @@
+//! An API Gateway (REST API, Lambda proxy integration) stand-in for the template's `Api` routes.
+//!
+//! A real HTTP request is matched against the template's routes (`Path` with `{param}`
+//! segments, `Method`), turned into the proxy event API Gateway would send (`resource`, `path`,
+//! `httpMethod`, single and multi-value headers and query parameters, decoded
+//! `pathParameters`, `requestContext` with a request id and the source IP, the body) and given to
+//! the function through `lambda_http`'s own conversion, exactly as the Lambda runtime does.
+//! The function's `Response` is sent back as API Gateway would (plus `x-amzn-RequestId`).
+//!
+//! As API Gateway: an unknown path or method answers 403 `Missing Authentication Token`; a
+//! function error or timeout answers 502 `Internal server error`.
+
+use crate::{
+    hops::{NewHop, What},
+    system::{DixaSecrets, Shared},
+    util::{now_ms, percent_decode, redact_path, uuid_v4},
+};
+use axum::{
+    Json, Router,
+    body::{Body, to_bytes},
+    extract::{Request, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use base64::Engine;
+use serde_json::{Map, Value, json};
+use std::{collections::BTreeMap, sync::Arc};
+
+/// The client id whose password-reset templates dixa-patch-user asks Auth0 to use locally.
+pub const RESET_CLIENT_ID: &str = "local-storefront-app";
+pub const RESET_CONNECTION: &str = "Username-Password-Authentication";
+/// Largest request body taken (API Gateway's limit is 10 MB; the Dixa routes need little).
+const MAX_BODY: usize = 1 << 20;
+
+/// The Dixa functions' local settings: generated secrets, the agent UI origin, the reset app.
+pub fn dixa_env(d: &DixaSecrets) -> Vec<(String, String)> {
+    [
+        ("DIXA_LOOKUP_SECRET", d.lookup_secret.as_str()),
+        ("DIXA_ACTION_TOKEN_KEY", d.action_token_key.as_str()),
+        ("DIXA_LOOKUP_HEADER", d.lookup_header.as_str()),
+        ("DIXA_ALLOWED_ORIGINS", d.allowed_origin.as_str()),
+        ("AUTH0_RESET_CLIENT_ID", RESET_CLIENT_ID),
+        ("AUTH0_RESET_CONNECTION", RESET_CONNECTION),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new().fallback(gateway).with_state(shared)
+}
+
+fn gateway_error(status: StatusCode, message: &str, request_id: &str) -> Response {
+    let mut r = (status, Json(json!({ "message": message }))).into_response();
+    if let Ok(v) = request_id.parse() {
+        r.headers_mut().insert("x-amzn-requestid", v);
+    }
+    r.headers_mut().insert(
+        "x-amzn-errortype",
+        axum::http::HeaderValue::from_static(if status == StatusCode::FORBIDDEN {
+            "MissingAuthenticationTokenException"
+        } else {
+            "InternalServerErrorException"
+        }),
+    );
+    r
+}
+
+/// `a=1&b=x%40y&a=2` → multi-value map of decoded values (`+` kept: API Gateway keeps it).
+fn query_params(query: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        out.entry(percent_decode(k))
+            .or_default()
+            .push(percent_decode(v));
+    }
+    out
+}
+
+fn headers_json(headers: &HeaderMap) -> (Map<String, Value>, Map<String, Value>) {
+    let mut single = Map::new();
+    let mut multi: Map<String, Value> = Map::new();
+    for (name, value) in headers {
+        let Ok(v) = value.to_str() else { continue };
+        single.insert(name.as_str().to_owned(), json!(v));
+        if let Some(values) = multi
+            .entry(name.as_str().to_owned())
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+        {
+            values.push(json!(v));
+        }
+    }
+    (single, multi)
+}
+
+async fn gateway(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let request_id = uuid_v4();
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let routes = &shared.topology.api_routes;
+    let route = routes
+        .iter()
+        .filter(|r| r.method == method || r.method == "ANY")
+        .find_map(|r| r.path_parameters(&path).map(|p| (r, p)));
+    let Some((route, path_parameters)) = route else {
+        return gateway_error(
+            StatusCode::FORBIDDEN,
+            "Missing Authentication Token",
+            &request_id,
+        );
+    };
+    let (parts, body) = req.into_parts();
+    let Ok(body) = to_bytes(body, MAX_BODY).await else {
+        return gateway_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request too large",
+            &request_id,
+        );
+    };
+    let (headers, multi_headers) = headers_json(&parts.headers);
+    let params = query_params(&query);
+    let (body, base64) = if body.is_empty() {
+        (Value::Null, false)
+    } else {
+        match std::str::from_utf8(&body) {
+            Ok(text) => (json!(text), false),
+            Err(_) => (
+                json!(base64::engine::general_purpose::STANDARD.encode(&body)),
+                true,
+            ),
+        }
+    };
+    let or_null = |m: Value| {
+        if m.as_object().is_some_and(Map::is_empty) {
+            Value::Null
+        } else {
+            m
+        }
+    };
+    let event = json!({
+        "resource": route.resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": or_null(json!(params.iter().filter_map(|(k, v)| Some((k.clone(), v.last()?.clone()))).collect::<BTreeMap<_, _>>())),
+        "multiValueQueryStringParameters": or_null(json!(params)),
+        "pathParameters": or_null(json!(path_parameters)),
+        "stageVariables": null,
+        "requestContext": {
+            "accountId": crate::eventbridge::ACCOUNT,
+            "apiId": "local",
+            "resourceId": "local",
+            "resourcePath": route.resource,
+            "stage": crate::topology::STACK_NAME,
+            "httpMethod": method,
+            "path": format!("/{}{path}", crate::topology::STACK_NAME),
+            "protocol": "HTTP/1.1",
+            "requestId": request_id,
+            "requestTimeEpoch": now_ms(),
+            "identity": {
+                "sourceIp": "127.0.0.1",
+                "userAgent": parts.headers.get("user-agent").and_then(|v| v.to_str().ok()),
+            },
+        },
+        "body": body,
+        "isBase64Encoded": base64,
+    });
+    let shown = if query.is_empty() {
+        path.clone()
+    } else {
+        format!("{path}?{query}")
+    };
+    let function = route.function.clone();
+    let hops = &shared.tracker.hops;
+    hops.start(NewHop {
+        trace: request_id.clone(),
+        parent: None,
+        id: Some(request_id.clone()),
+        what: What::ApiRequest {
+            method: method.clone(),
+            resource: route.resource.clone(),
+            path: redact_path(&shown),
+            function: function.clone(),
+            request_id: request_id.clone(),
+        },
+    });
+    let outcome = match serde_json::from_value(event) {
+        Ok(proxy) => {
+            let lambda_request = lambda_http::request::LambdaRequest::ApiGatewayV1(proxy);
+            let http_request = lambda_http::Request::from(lambda_request);
+            shared
+                .run(&function, &request_id, &request_id, move |c, ctx| {
+                    Box::pin(async move { c.handler.invoke_http(http_request, ctx).await })
+                })
+                .await
+        }
+        Err(e) => Err(lambda_runtime::Diagnostic {
+            error_type: "LocalGatewayError".into(),
+            error_message: format!("could not build the proxy event: {e}"),
+        }),
+    };
+    let response = match outcome {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            let bytes: Vec<u8> = match body {
+                lambda_http::Body::Empty => Vec::new(),
+                lambda_http::Body::Text(t) => t.into_bytes(),
+                lambda_http::Body::Binary(b) => b,
+                _ => Vec::new(),
+            };
+            let mut r = Response::from_parts(parts, Body::from(bytes));
+            if let Ok(v) = request_id.parse() {
+                r.headers_mut().insert("x-amzn-requestid", v);
+            }
+            r
+        }
+        Err(d) => {
+            hops.push(NewHop {
+                trace: request_id.clone(),
+                parent: Some(request_id.clone()),
+                id: None,
+                what: What::Failed {
+                    function: function.clone(),
+                    request_id: request_id.clone(),
+                    error_type: d.error_type,
+                    error_message: d.error_message,
+                    then: Some("API Gateway answers 502".into()),
+                },
+            });
+            gateway_error(
+                StatusCode::BAD_GATEWAY,
+                "Internal server error",
+                &request_id,
+            )
+        }
+    };
+    hops.finish(NewHop {
+        trace: request_id.clone(),
+        parent: Some(request_id.clone()),
+        id: None,
+        what: What::ApiResponded {
+            request_id: request_id.clone(),
+            status: response.status().as_u16(),
+        },
+    });
+    response
+}

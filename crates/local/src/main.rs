@@ -1,0 +1,283 @@
+//! `cargo run -p local -- up` starts the whole system on loopback;
+//! `cargo run -p local -- send <file>...` sends events into it and prints every hop.
+
+use local::{LocalSystem, Options, Ports, send, workspace_root};
+use std::{path::PathBuf, process::ExitCode};
+
+const DEFAULT_PORT_BASE: u16 = 8750;
+
+const USAGE: &str = "\
+usage:
+  local up [--template FILE] [--outbox DIR] [--port-base N] [--logs]
+      Starts everything on 127.0.0.1 (ports N..N+4, default 8750; 0 = any free ports)
+      and runs until Ctrl-C. Function logs go to .local/functions.log (--logs: to the terminal).
+  local send [--bus NAME] FILE...
+      Puts each sample (an event as in events/, or a PutEvents entry) on the running system
+      with the real AWS SDK client and prints every hop it takes.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("up") => up(&args[1..]),
+        Some("send") => send_cmd(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("local: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn state_path() -> PathBuf {
+    workspace_root().join(".local/state.json")
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))
+}
+
+fn value_of<'a>(args: &'a [String], i: &mut usize, flag: &str) -> Result<&'a str, String> {
+    *i += 1;
+    args.get(*i)
+        .map(String::as_str)
+        .ok_or_else(|| format!("{flag} needs a value"))
+}
+
+/// Function logs: JSON lines as Lambda writes them, to a file or the terminal.
+fn init_logs(to_terminal: bool, file: &std::path::Path) -> Result<(), String> {
+    if to_terminal {
+        lambda_support::init_tracing();
+        return Ok(());
+    }
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let log = std::fs::File::create(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let level = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(format!(
+        "{level},hyper=info,hyper_util=info,reqwest=info,aws_smithy_runtime=info,aws_smithy_runtime_api=info,aws_config=warn"
+    ))
+    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_writer(std::sync::Mutex::new(log))
+        .try_init();
+    Ok(())
+}
+
+fn up(args: &[String]) -> Result<(), String> {
+    let root = workspace_root();
+    let mut options = Options::new(root.join("infra/template.yaml"), root.join(".local/outbox"));
+    let mut base = std::env::var("LOCAL_PORT_BASE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_PORT_BASE);
+    let mut logs_to_terminal = false;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--template" => options.template = PathBuf::from(value_of(args, &mut i, "--template")?),
+            "--outbox" => options.outbox = PathBuf::from(value_of(args, &mut i, "--outbox")?),
+            "--port-base" => {
+                base = value_of(args, &mut i, "--port-base")?
+                    .parse()
+                    .map_err(|_| "--port-base needs a port number".to_owned())?
+            }
+            "--logs" => logs_to_terminal = true,
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+        i += 1;
+    }
+    options.ports = Ports::from_base(base);
+    options.env = std::env::vars().collect();
+    options.print_hops = true;
+    let log_file = root.join(".local/functions.log");
+    init_logs(logs_to_terminal, &log_file)?;
+    runtime()?.block_on(async move {
+        let system = LocalSystem::start(options.clone()).await?;
+        let state = state_path();
+        std::fs::write(
+            &state,
+            serde_json::to_string_pretty(&system.state_json()).unwrap_or_default(),
+        )
+        .map_err(|e| format!("{}: {e}", state.display()))?;
+        print!(
+            "{}",
+            banner(&system, &options, (!logs_to_terminal).then_some(&log_file))
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        println!("\nstopping");
+        let _ = std::fs::remove_file(&state);
+        system.shutdown().await;
+        Ok(())
+    })
+}
+
+fn relative(path: &std::path::Path) -> String {
+    let root = workspace_root();
+    path.strip_prefix(&root)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| path.display().to_string())
+}
+
+fn banner(system: &LocalSystem, options: &Options, log_file: Option<&PathBuf>) -> String {
+    let e = system.endpoints();
+    let d = system.dixa_secrets();
+    let mut s = String::new();
+    let mut line = |l: String| {
+        s.push_str(&l);
+        s.push('\n');
+    };
+    line("━━━ local system up: loopback only, no AWS account ━━━".into());
+    line(format!(
+        "routing from {} ({} rules, {} API routes)",
+        relative(&options.template),
+        system.topology().rules.len(),
+        system.topology().api_routes.len()
+    ));
+    line(String::new());
+    line(format!(
+        "EventBridge endpoint   {}   (AWS_ENDPOINT_URL; PutEvents)",
+        e.eventbridge
+    ));
+    line(format!(
+        "  buses                {}",
+        system.buses().join(", ")
+    ));
+    for r in &system.topology().rules {
+        line(format!(
+            "  rule {:<28}on {} → {}",
+            r.name, r.bus, r.function
+        ));
+    }
+    line(format!("  hops                 GET {}?after=N", e.hops));
+    if let Some(api) = &e.api {
+        line(format!("Dixa API (API Gateway) {api}"));
+        for r in &system.topology().api_routes {
+            line(format!(
+                "  {:<8}{:<27}→ {}",
+                r.method, r.resource, r.function
+            ));
+        }
+        line(format!(
+            "  look-up secret       {}: {}",
+            d.lookup_header, d.lookup_secret
+        ));
+        line(format!("  action token key     {}", d.action_token_key));
+        line(format!("  allowed origin       {}", d.allowed_origin));
+        line("  (secrets generated at start-up, valid while this process runs)".into());
+    }
+    let provider = |name: &str, url: &Option<String>, what: String| match url {
+        Some(u) => format!("{name:<23}{u}   {what}"),
+        None => format!("{name:<23}REAL endpoint from the environment"),
+    };
+    line(provider(
+        "Auth0 sandbox",
+        &e.auth0,
+        system.auth0().map_or_else(String::new, |a| {
+            format!(
+                "(tenant {}, {} brute-force blocks; GET /_local/state)",
+                a.settings().domain,
+                a.blocks().len()
+            )
+        }),
+    ));
+    line(provider(
+        "Bloomreach sandbox",
+        &e.bloomreach,
+        "(records every email into the outbox)".into(),
+    ));
+    line(provider(
+        "Hybris sandbox",
+        &e.hybris,
+        system.hybris().map_or_else(String::new, |h| {
+            format!("(site {}; GET /_local/state)", h.base_site())
+        }),
+    ));
+    line(format!(
+        "Outbox                 {}/   (NNN-<kind>-<recipient>.html + .json)",
+        system.outbox().dir().display()
+    ));
+    if let Some(f) = log_file {
+        line(format!(
+            "Function logs          {}   (JSON lines, as in CloudWatch)",
+            relative(f)
+        ));
+    }
+    line(format!(
+        "State                  {}",
+        relative(&state_path())
+    ));
+    line(String::new());
+    line("Send events:   cargo run -p local -- send events/auth0/sce.json [more.json ...]".into());
+    if let Some(api) = &e.api {
+        line(format!(
+            "Dixa look-up:  curl -H '{}: {}' '{api}/lookup?email=jane%2Bshop%40example.com&csid=1&agent=agent%40shop.example'",
+            d.lookup_header, d.lookup_secret
+        ));
+    }
+    line(
+        "Real provider: set its URL + credentials before `up`, with the functions' own names:"
+            .into(),
+    );
+    line("  AUTH0_DOMAIN (+ AUTH0_BASE_URL) + AUTH0_CLIENT_ID/AUTH0_CLIENT_SECRET;".into());
+    line(
+        "  BLOOMREACH_API_BASE + BLOOMREACH_PROJECT_TOKEN/API_KEY_ID/API_SECRET/TEMPLATE_*;".into(),
+    );
+    line("  HYBRIS_BASE_URL + HYBRIS_BASE_SITE/HYBRIS_CLIENT_ID/HYBRIS_CLIENT_SECRET.".into());
+    line("Ctrl-C stops. Hops follow below as they happen.".into());
+    line(
+        "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━"
+            .into(),
+    );
+    s
+}
+
+fn send_cmd(args: &[String]) -> Result<(), String> {
+    let mut bus = None;
+    let mut files = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--bus" => bus = Some(value_of(args, &mut i, "--bus")?.to_owned()),
+            f => files.push(PathBuf::from(f)),
+        }
+        i += 1;
+    }
+    if files.is_empty() {
+        return Err(format!("send needs at least one file\n{USAGE}"));
+    }
+    let state_file = state_path();
+    let state = send::read_json(&state_file).map_err(|_| {
+        format!(
+            "no running local system ({} not found): start it with `cargo run -p local -- up`",
+            state_file.display()
+        )
+    })?;
+    let target = send::Target::from_state(&state)?;
+    let sent = runtime()?.block_on(async {
+        send::send_files(&target, &files, bus.as_deref(), &mut |l| println!("{l}")).await
+    })?;
+    let emails: usize = sent.iter().map(|s| s.outbox_files().len()).sum();
+    let failed: usize = sent.iter().map(send::Sent::failures).sum();
+    println!(
+        "{} file(s) sent, {} event(s) accepted, {emails} email(s) recorded, {failed} invocation(s) failed",
+        files.len(),
+        sent.iter().map(|s| s.event_ids.len()).sum::<usize>()
+    );
+    Ok(())
+}

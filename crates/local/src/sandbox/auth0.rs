@@ -1,0 +1,660 @@
+//! An Auth0 tenant sandbox: the parts of the Authentication and Management APIs the functions
+//! call, over in-memory state seeded from `seed/auth0.json`.
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /oauth/token` | client-credentials grant (JSON or form); checks client id, secret and audience |
+//! | `GET /api/v2/users-by-email?email=` | exact, case-insensitive |
+//! | `GET /api/v2/users/{id}` | 404 `inexistent_user` when unknown |
+//! | `PATCH /api/v2/users/{id}` | `email`, `email_verified`, `verify_email`, `blocked` (`connection`, `client_id` accepted); other attributes 400 |
+//! | `GET`/`DELETE /api/v2/user-blocks/{id}` | brute-force blocks of the user's identifiers (email, username) |
+//! | `GET`/`DELETE /api/v2/user-blocks?identifier=` | brute-force blocks of an identifier |
+//! | `POST /dbconnections/change_password` | records a reset email (outbox) when the user exists on that connection |
+//! | `GET /_local/state` | users, blocks and recorded emails, for a person |
+//!
+//! Management routes need a bearer token from `/oauth/token`. An email change by PATCH is
+//! also logged as Auth0 does (`sce`), onto the Auth0 partner bus through the log stream hook.
+
+use crate::{
+    outbox::{Email, Outbox},
+    tracker::{Caller, Recorded},
+    util::{now_iso8601, random_hex},
+};
+use axum::{
+    Extension, Json, Router,
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex, OnceLock},
+};
+
+pub const DEFAULT_SEED: &str = include_str!("../../seed/auth0.json");
+
+/// What the sandbox accepts as the tenant and its M2M application.
+#[derive(Debug, Clone)]
+pub struct Auth0Settings {
+    pub domain: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl Auth0Settings {
+    pub fn audience(&self) -> String {
+        format!("https://{}/api/v2/", self.domain)
+    }
+}
+
+/// One brute-force block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    pub identifier: String,
+    pub ip: String,
+    #[serde(default)]
+    pub connection: Option<String>,
+}
+
+/// A reset-password request the Authentication API received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PasswordReset {
+    pub email: String,
+    pub connection: String,
+    pub client_id: String,
+    /// The user it went to; `None`: no such user on that connection, nothing was sent.
+    pub user_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Seed {
+    users: Vec<Value>,
+    #[serde(default)]
+    blocks: Vec<Block>,
+}
+
+#[derive(Default)]
+struct TenantState {
+    users: Vec<Value>,
+    blocks: Vec<Block>,
+    tokens: HashSet<String>,
+    resets: Vec<PasswordReset>,
+    verifications: Vec<String>,
+}
+
+/// Where the tenant's log stream goes: `(caller container, Auth0 log event envelope)`.
+pub type LogStream = Arc<dyn Fn(Option<String>, Value) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Auth0Sandbox {
+    settings: Arc<Auth0Settings>,
+    state: Arc<Mutex<TenantState>>,
+    outbox: Outbox,
+    log_stream: Arc<OnceLock<LogStream>>,
+}
+
+fn email_of(user: &Value) -> Option<String> {
+    user["email"].as_str().map(str::to_ascii_lowercase)
+}
+
+impl Auth0Sandbox {
+    pub fn new(settings: Auth0Settings, seed: &str, outbox: Outbox) -> Result<Self, String> {
+        let seed: Seed =
+            serde_json::from_str(seed).map_err(|e| format!("Auth0 seed is not valid: {e}"))?;
+        for u in &seed.users {
+            if u["user_id"].as_str().is_none() {
+                return Err("Auth0 seed: every user needs a user_id".into());
+            }
+        }
+        Ok(Self {
+            settings: Arc::new(settings),
+            state: Arc::new(Mutex::new(TenantState {
+                users: seed.users,
+                blocks: seed.blocks,
+                ..TenantState::default()
+            })),
+            outbox,
+            log_stream: Arc::default(),
+        })
+    }
+
+    pub fn settings(&self) -> &Auth0Settings {
+        &self.settings
+    }
+
+    /// Where `sce` logs go (set once by the system).
+    pub fn set_log_stream(&self, stream: LogStream) {
+        let _ = self.log_stream.set(stream);
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, TenantState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The user as `GET /api/v2/users/{id}` returns it.
+    pub fn user(&self, user_id: &str) -> Option<Value> {
+        self.state()
+            .users
+            .iter()
+            .find(|u| u["user_id"] == user_id)
+            .cloned()
+    }
+
+    /// Every user with this email (case-insensitive).
+    pub fn users_by_email(&self, email: &str) -> Vec<Value> {
+        let email = email.to_ascii_lowercase();
+        self.state()
+            .users
+            .iter()
+            .filter(|u| email_of(u).as_deref() == Some(email.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    pub fn blocks(&self) -> Vec<Block> {
+        self.state().blocks.clone()
+    }
+
+    /// Brute-force blocks of an identifier (case-insensitive).
+    pub fn blocks_for_identifier(&self, identifier: &str) -> Vec<Block> {
+        self.state()
+            .blocks
+            .iter()
+            .filter(|b| b.identifier.eq_ignore_ascii_case(identifier))
+            .cloned()
+            .collect()
+    }
+
+    pub fn password_resets(&self) -> Vec<PasswordReset> {
+        self.state().resets.clone()
+    }
+
+    /// Addresses a verification email went to (PATCH with `verify_email: true`).
+    pub fn verification_emails(&self) -> Vec<String> {
+        self.state().verifications.clone()
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/oauth/token", post(token))
+            .route("/api/v2/users-by-email", get(users_by_email))
+            .route("/api/v2/users/{id}", get(get_user).patch(patch_user))
+            .route(
+                "/api/v2/user-blocks",
+                get(get_blocks_by_identifier).delete(delete_blocks_by_identifier),
+            )
+            .route(
+                "/api/v2/user-blocks/{id}",
+                get(get_user_blocks).delete(delete_user_blocks),
+            )
+            .route("/dbconnections/change_password", post(change_password))
+            .route("/_local/state", get(local_state))
+            .with_state(self.clone())
+    }
+
+    /// Identifiers a user's brute-force blocks are kept under.
+    fn identifiers(user: &Value) -> Vec<String> {
+        ["email", "username"]
+            .iter()
+            .filter_map(|k| user[*k].as_str().map(str::to_ascii_lowercase))
+            .collect()
+    }
+}
+
+fn api_error(status: StatusCode, message: &str, code: &str) -> Response {
+    (
+        status,
+        Json(json!({
+            "statusCode": status.as_u16(),
+            "error": status.canonical_reason().unwrap_or(""),
+            "message": message,
+            "errorCode": code,
+        })),
+    )
+        .into_response()
+}
+
+/// The refusal, unless the bearer token is one this sandbox issued.
+fn unauthorized(s: &Auth0Sandbox, headers: &HeaderMap) -> Option<Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match token {
+        Some(t) if s.state().tokens.contains(t) => None,
+        _ => Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(
+                    json!({"statusCode": 401, "error": "Unauthorized", "message": "Invalid token",
+                            "attributes": {"error": "Invalid token"}}),
+                ),
+            )
+                .into_response(),
+        ),
+    }
+}
+
+/// A JSON or form body as a string map.
+fn fields(headers: &HeaderMap, body: &Bytes) -> HashMap<String, String> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        let text = String::from_utf8_lossy(body);
+        text.split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| {
+                let decode = |s: &str| crate::util::percent_decode(&s.replace('+', " "));
+                (decode(k), decode(v))
+            })
+            .collect()
+    } else {
+        serde_json::from_slice::<HashMap<String, Value>>(body)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
+            .collect()
+    }
+}
+
+async fn token(State(s): State<Auth0Sandbox>, headers: HeaderMap, body: Bytes) -> Response {
+    let f = fields(&headers, &body);
+    let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
+    if get("grant_type") != "client_credentials" {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"error": "unauthorized_client", "error_description": "Grant type not allowed for the client."})),
+        )
+            .into_response();
+    }
+    if get("client_id") != s.settings.client_id || get("client_secret") != s.settings.client_secret
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "access_denied", "error_description": "Unauthorized"})),
+        )
+            .into_response();
+    }
+    if get("audience") != s.settings.audience() {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"error": "access_denied", "error_description": "Service not enabled within domain"})),
+        )
+            .into_response();
+    }
+    let token = format!("sandbox-{}", random_hex(24));
+    s.state().tokens.insert(token.clone());
+    Json(json!({
+        "access_token": token,
+        "scope": "read:users update:users",
+        "expires_in": 86400,
+        "token_type": "Bearer"
+    }))
+    .into_response()
+}
+
+async fn users_by_email(
+    State(s): State<Auth0Sandbox>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = unauthorized(&s, &headers) {
+        return r;
+    }
+    match q.get("email") {
+        Some(email) if !email.is_empty() => {
+            Json(Value::Array(s.users_by_email(email))).into_response()
+        }
+        _ => api_error(
+            StatusCode::BAD_REQUEST,
+            "Query validation error: 'Missing required property: email' on property email.",
+            "invalid_query_string",
+        ),
+    }
+}
+
+fn no_user() -> Response {
+    api_error(
+        StatusCode::NOT_FOUND,
+        "The user does not exist.",
+        "inexistent_user",
+    )
+}
+
+async fn get_user(
+    State(s): State<Auth0Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = unauthorized(&s, &headers) {
+        return r;
+    }
+    match s.user(&id) {
+        Some(u) => Json(u).into_response(),
+        None => no_user(),
+    }
+}
+
+const PATCHABLE: [&str; 6] = [
+    "email",
+    "email_verified",
+    "verify_email",
+    "blocked",
+    "connection",
+    "client_id",
+];
+
+async fn patch_user(
+    State(s): State<Auth0Sandbox>,
+    caller: Option<Extension<Caller>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = unauthorized(&s, &headers) {
+        return r;
+    }
+    let Ok(Value::Object(patch)) = serde_json::from_slice::<Value>(&body) else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "Payload validation error: 'Expected type object'.",
+            "invalid_body",
+        );
+    };
+    if let Some(extra) = patch.keys().find(|k| !PATCHABLE.contains(&k.as_str())) {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            &format!("Payload validation error: 'Additional properties not allowed: {extra}'."),
+            "invalid_body",
+        );
+    }
+    for flag in ["email_verified", "verify_email", "blocked"] {
+        if patch.get(flag).is_some_and(|v| !v.is_boolean()) {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                &format!("Payload validation error: 'Expected type boolean' on property {flag}."),
+                "invalid_body",
+            );
+        }
+    }
+    let new_email = match patch.get("email") {
+        None => None,
+        Some(Value::String(e)) if e.contains('@') && !e.contains(char::is_whitespace) => {
+            Some(e.to_ascii_lowercase())
+        }
+        Some(_) => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "Payload validation error: 'Object didn't pass validation for format email' on property email.",
+                "invalid_body",
+            );
+        }
+    };
+    let verify = patch.get("verify_email") == Some(&Value::Bool(true));
+    let (updated, changed) = {
+        let mut state = s.state();
+        let Some(user) = state.users.iter_mut().find(|u| u["user_id"] == id.as_str()) else {
+            return no_user();
+        };
+        let social = user["identities"][0]["isSocial"] == true;
+        if new_email.is_some() && social {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "Email cannot be updated for users from this connection.",
+                "operation_not_supported",
+            );
+        }
+        let old_email = email_of(user);
+        let mut changed = None;
+        if let Some(email) = &new_email {
+            if old_email.as_deref() != Some(email.as_str()) {
+                changed = Some((old_email.clone().unwrap_or_default(), email.clone()));
+            }
+            user["email"] = json!(email);
+            user["email_verified"] = json!(false);
+        }
+        if let Some(v) = patch.get("email_verified") {
+            user["email_verified"] = v.clone();
+        }
+        if verify {
+            user["email_verified"] = json!(false);
+        }
+        if let Some(v) = patch.get("blocked") {
+            user["blocked"] = v.clone();
+        }
+        user["updated_at"] = json!(now_iso8601());
+        let updated = user.clone();
+        if verify && let Some(email) = email_of(&updated) {
+            state.verifications.push(email);
+        }
+        (updated, changed)
+    };
+    let mut recorded = None;
+    if verify && let Some(email) = email_of(&updated) {
+        let request = json!({"user_id": id, "email": email, "verify_email": true});
+        recorded = s
+            .outbox
+            .record(Email {
+                kind: "auth0_verify_email",
+                provider: "auth0",
+                recipient: &email,
+                title: "Auth0: verify your email address",
+                facts: vec![
+                    ("To".into(), email.clone()),
+                    ("User".into(), id.clone()),
+                    (
+                        "What".into(),
+                        "Auth0's verification email for the account's new address".into(),
+                    ),
+                ],
+                params: vec![],
+                request: &request,
+            })
+            .ok();
+    }
+    if let (Some((old, new)), Some(stream)) = (changed, s.log_stream.get()) {
+        stream(
+            caller.map(|c| c.0.0.clone()),
+            sce_log(&s, &updated, &old, &new),
+        );
+    }
+    let mut response = Json(updated).into_response();
+    if let Some(entry) = recorded {
+        response.extensions_mut().insert(Recorded(entry.html));
+    }
+    response
+}
+
+/// The `sce` log Auth0 writes for an email change, in the partner event envelope.
+fn sce_log(s: &Auth0Sandbox, user: &Value, old: &str, new: &str) -> Value {
+    let log_id = format!("900{}", &random_hex(16)[..32]);
+    let connection = user["identities"][0]["connection"].clone();
+    json!({
+        "version": "0",
+        "id": crate::util::uuid_v4(),
+        "detail-type": "Auth0 log",
+        "source": format!("aws.partner/auth0.com/{}/auth0.logs", s.settings.domain),
+        "account": crate::eventbridge::ACCOUNT,
+        "time": now_iso8601(),
+        "region": crate::eventbridge::REGION,
+        "resources": [],
+        "detail": {
+            "log_id": log_id,
+            "data": {
+                "date": now_iso8601(),
+                "type": "sce",
+                "description": "Email changed",
+                "connection": connection,
+                "client_name": "Management API",
+                "tenant_name": "local",
+                "log_id": log_id,
+                "user_id": user["user_id"],
+                "user_name": old,
+                "details": {"body": {"email": old, "newEmail": new, "connection": connection}}
+            }
+        }
+    })
+}
+
+fn blocks_json(blocks: Vec<Block>) -> Response {
+    Json(json!({ "blocked_for": blocks })).into_response()
+}
+
+async fn get_user_blocks(
+    State(s): State<Auth0Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = unauthorized(&s, &headers) {
+        return r;
+    }
+    let Some(user) = s.user(&id) else {
+        return no_user();
+    };
+    let ids = Auth0Sandbox::identifiers(&user);
+    let blocks = s
+        .blocks()
+        .into_iter()
+        .filter(|b| ids.contains(&b.identifier.to_ascii_lowercase()))
+        .collect();
+    blocks_json(blocks)
+}
+
+async fn delete_user_blocks(
+    State(s): State<Auth0Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = unauthorized(&s, &headers) {
+        return r;
+    }
+    let Some(user) = s.user(&id) else {
+        return no_user();
+    };
+    let ids = Auth0Sandbox::identifiers(&user);
+    s.state()
+        .blocks
+        .retain(|b| !ids.contains(&b.identifier.to_ascii_lowercase()));
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn identifier(q: &HashMap<String, String>) -> Option<&str> {
+    q.get("identifier")
+        .map(String::as_str)
+        .filter(|i| !i.is_empty())
+}
+
+fn no_identifier() -> Response {
+    api_error(
+        StatusCode::BAD_REQUEST,
+        "Query validation error: 'Missing required property: identifier' on property identifier.",
+        "invalid_query_string",
+    )
+}
+
+async fn get_blocks_by_identifier(
+    State(s): State<Auth0Sandbox>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = unauthorized(&s, &headers) {
+        return r;
+    }
+    match identifier(&q) {
+        Some(i) => blocks_json(s.blocks_for_identifier(i)),
+        None => no_identifier(),
+    }
+}
+
+async fn delete_blocks_by_identifier(
+    State(s): State<Auth0Sandbox>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = unauthorized(&s, &headers) {
+        return r;
+    }
+    match identifier(&q) {
+        Some(i) => {
+            s.state()
+                .blocks
+                .retain(|b| !b.identifier.eq_ignore_ascii_case(i));
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => no_identifier(),
+    }
+}
+
+async fn change_password(
+    State(s): State<Auth0Sandbox>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = fields(&headers, &body);
+    let (Some(email), Some(connection)) = (f.get("email"), f.get("connection")) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "email and connection are required"})),
+        )
+            .into_response();
+    };
+    let client_id = f.get("client_id").cloned().unwrap_or_default();
+    let user = s.users_by_email(email).into_iter().find(|u| {
+        u["identities"]
+            .as_array()
+            .is_some_and(|ids| ids.iter().any(|i| i["connection"] == connection.as_str()))
+    });
+    let user_id = user
+        .as_ref()
+        .and_then(|u| u["user_id"].as_str().map(str::to_owned));
+    s.state().resets.push(PasswordReset {
+        email: email.to_ascii_lowercase(),
+        connection: connection.clone(),
+        client_id: client_id.clone(),
+        user_id: user_id.clone(),
+    });
+    let mut response = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "We've just sent you an email to reset your password.",
+    )
+        .into_response();
+    if let Some(user_id) = user_id {
+        let request: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!(f));
+        let recipient = email.to_ascii_lowercase();
+        if let Ok(entry) = s.outbox.record(Email {
+            kind: "auth0_password_reset",
+            provider: "auth0",
+            recipient: &recipient,
+            title: "Auth0: reset your password",
+            facts: vec![
+                ("To".into(), recipient.clone()),
+                ("User".into(), user_id),
+                ("Connection".into(), connection.clone()),
+                ("Application (client_id)".into(), client_id),
+            ],
+            params: vec![],
+            request: &request,
+        }) {
+            response.extensions_mut().insert(Recorded(entry.html));
+        }
+    }
+    response
+}
+
+async fn local_state(State(s): State<Auth0Sandbox>) -> Json<Value> {
+    let state = s.state();
+    Json(json!({
+        "domain": s.settings.domain,
+        "users": state.users,
+        "blocks": state.blocks,
+        "password_resets": state.resets,
+        "verification_emails": state.verifications,
+    }))
+}

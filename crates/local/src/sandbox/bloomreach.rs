@@ -1,0 +1,184 @@
+//! A Bloomreach Engagement sandbox: `POST /email/v2/projects/{token}/sync` with HTTP Basic
+//! auth, answering as the transactional email API does, and recording every email it is asked
+//! to send into the outbox (a readable page plus the request JSON).
+//!
+//! | situation | answer |
+//! |---|---|
+//! | wrong or missing Basic credentials | 401 |
+//! | another project token | 403 |
+//! | body not JSON, no `recipient.email` or `email_content.template_id` | 400 |
+//! | template id unknown to the project | 400 "Template not found" |
+//! | otherwise | 200 `{"success": true}`, email recorded |
+
+use crate::{
+    outbox::{Email, Outbox},
+    tracker::Recorded,
+};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone)]
+pub struct BloomreachSettings {
+    pub project_token: String,
+    pub key_id: String,
+    pub key_secret: String,
+    /// Template ids the project has.
+    pub templates: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct BloomreachSandbox {
+    settings: Arc<BloomreachSettings>,
+    sent: Arc<Mutex<Vec<Value>>>,
+    outbox: Outbox,
+}
+
+impl BloomreachSandbox {
+    pub fn new(settings: BloomreachSettings, outbox: Outbox) -> Self {
+        Self {
+            settings: Arc::new(settings),
+            sent: Arc::default(),
+            outbox,
+        }
+    }
+
+    pub fn settings(&self) -> &BloomreachSettings {
+        &self.settings
+    }
+
+    /// Every request body it accepted, in order.
+    pub fn sent(&self) -> Vec<Value> {
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/email/v2/projects/{token}/sync", post(sync))
+            .route("/_local/sent", get(sent))
+            .with_state(self.clone())
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"success": false, "errors": [message]}))).into_response()
+}
+
+async fn sync(
+    State(s): State<BloomreachSandbox>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", s.settings.key_id, s.settings.key_secret))
+    );
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if auth != Some(expected.as_str()) {
+        return error(StatusCode::UNAUTHORIZED, "Unauthorized: invalid API key");
+    }
+    if token != s.settings.project_token {
+        return error(StatusCode::FORBIDDEN, "Access to the project denied");
+    }
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "Request body is not valid JSON");
+    };
+    let (Some(recipient), Some(template)) = (
+        request["recipient"]["email"].as_str(),
+        request["email_content"]["template_id"].as_str(),
+    ) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "recipient.email and email_content.template_id are required",
+        );
+    };
+    if !s.settings.templates.iter().any(|t| t == template) {
+        return error(StatusCode::BAD_REQUEST, "Template not found");
+    }
+    let params: Vec<(String, String)> = request["email_content"]["params"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let kind = request["email_content"]["params"]["email_kind"]
+        .as_str()
+        .unwrap_or(template)
+        .to_owned();
+    let text = |v: &Value| {
+        v.as_str()
+            .map_or_else(|| "(not set)".to_owned(), str::to_owned)
+    };
+    let facts = vec![
+        ("To".to_owned(), recipient.to_owned()),
+        (
+            "Customer ids".to_owned(),
+            request["recipient"]["customer_ids"].to_string(),
+        ),
+        (
+            "Language".to_owned(),
+            text(&request["recipient"]["language"]),
+        ),
+        ("Template id".to_owned(), template.to_owned()),
+        ("Campaign".to_owned(), text(&request["campaign_name"])),
+        (
+            "Sender".to_owned(),
+            format!(
+                "{} <{}>",
+                text(&request["email_content"]["sender_name"]),
+                text(&request["email_content"]["sender_address"])
+            ),
+        ),
+        ("Integration".to_owned(), text(&request["integration_id"])),
+        ("Project".to_owned(), token.clone()),
+    ];
+    let title = format!("Bloomreach transactional email: {kind}");
+    let entry = match s.outbox.record(Email {
+        kind: &kind,
+        provider: "bloomreach",
+        recipient,
+        title: &title,
+        facts,
+        params,
+        request: &request,
+    }) {
+        Ok(entry) => entry,
+        Err(_) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "could not record the email",
+            );
+        }
+    };
+    s.sent
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(request.clone());
+    let mut response =
+        Json(json!({"success": true, "message": "Email was sent successfully."})).into_response();
+    response.extensions_mut().insert(Recorded(entry.html));
+    response
+}
+
+async fn sent(State(s): State<BloomreachSandbox>) -> Json<Value> {
+    Json(Value::Array(s.sent()))
+}

@@ -1,0 +1,316 @@
+//! A SAP Commerce (Hybris) OCC sandbox seeded from `seed/hybris.json`.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /authorizationserver/oauth/token` | client-credentials grant (form); 401 `invalid_client` on bad credentials |
+//! | `GET /occ/v2/{site}/users/{uid}` | 200 the customer, or 400 `UnknownIdentifierError` |
+//! | `POST /occ/v2/{site}/passwordRestoreToken` | JSON `{"loginId"}` → 202, reset recorded (2205 and later) |
+//! | `POST /occ/v2/{site}/forgottenpasswordtokens` | form `userId` → 202, reset recorded (legacy) |
+//! | `GET /_local/state` | customers and recorded resets |
+//!
+//! OCC routes need a bearer token from the token endpoint; another base site is 400
+//! `InvalidResourceError`. A reset for a known customer is written to the outbox too (the
+//! email Hybris would send); for an unknown one Hybris answers the same and sends nothing.
+
+use crate::{
+    outbox::{Email, Outbox},
+    tracker::Recorded,
+    util::random_hex,
+};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+};
+
+pub const DEFAULT_SEED: &str = include_str!("../../seed/hybris.json");
+
+#[derive(Debug, Clone)]
+pub struct HybrisSettings {
+    pub client_id: String,
+    pub client_secret: String,
+    /// The OCC `baseSiteId`; taken from the seed.
+    pub base_site: String,
+}
+
+/// A reset Hybris was asked to start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HybrisReset {
+    pub uid: String,
+    /// `passwordRestoreToken` or `forgottenpasswordtokens`.
+    pub endpoint: String,
+    /// Whether the customer exists (an email went out).
+    pub known: bool,
+}
+
+#[derive(Deserialize)]
+struct Seed {
+    base_site: String,
+    customers: Vec<Value>,
+}
+
+#[derive(Default)]
+struct ShopState {
+    tokens: HashSet<String>,
+    resets: Vec<HybrisReset>,
+}
+
+#[derive(Clone)]
+pub struct HybrisSandbox {
+    settings: Arc<HybrisSettings>,
+    customers: Arc<Vec<Value>>,
+    state: Arc<Mutex<ShopState>>,
+    outbox: Outbox,
+}
+
+impl HybrisSandbox {
+    pub fn new(mut settings: HybrisSettings, seed: &str, outbox: Outbox) -> Result<Self, String> {
+        let seed: Seed =
+            serde_json::from_str(seed).map_err(|e| format!("Hybris seed is not valid: {e}"))?;
+        settings.base_site = seed.base_site;
+        Ok(Self {
+            settings: Arc::new(settings),
+            customers: Arc::new(seed.customers),
+            state: Arc::default(),
+            outbox,
+        })
+    }
+
+    pub fn base_site(&self) -> &str {
+        &self.settings.base_site
+    }
+
+    pub fn settings(&self) -> &HybrisSettings {
+        &self.settings
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, ShopState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn customer(&self, uid: &str) -> Option<Value> {
+        let uid = uid.to_ascii_lowercase();
+        self.customers
+            .iter()
+            .find(|c| c["uid"].as_str() == Some(uid.as_str()))
+            .cloned()
+    }
+
+    /// Every reset asked for, in order.
+    pub fn resets(&self) -> Vec<HybrisReset> {
+        self.state().resets.clone()
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/authorizationserver/oauth/token", post(token))
+            .route("/occ/v2/{site}/users/{uid}", get(get_user))
+            .route(
+                "/occ/v2/{site}/passwordRestoreToken",
+                post(password_restore_token),
+            )
+            .route(
+                "/occ/v2/{site}/forgottenpasswordtokens",
+                post(forgotten_password_tokens),
+            )
+            .route("/_local/state", get(local_state))
+            .with_state(self.clone())
+    }
+
+    /// The refusal, unless the bearer token is ours and the site is the seeded one.
+    fn refused(&self, headers: &HeaderMap, site: &str) -> Option<Response> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            });
+        if !token.is_some_and(|t| self.state().tokens.contains(t)) {
+            return Some(occ_error(
+                StatusCode::UNAUTHORIZED,
+                "InvalidTokenError",
+                "Invalid access token",
+            ));
+        }
+        if site != self.settings.base_site {
+            return Some(occ_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidResourceError",
+                "Base site does not exist",
+            ));
+        }
+        None
+    }
+
+    fn reset(&self, uid: &str, endpoint: &str, request: &Value) -> Response {
+        let uid = uid.trim().to_ascii_lowercase();
+        let customer = self.customer(&uid);
+        self.state().resets.push(HybrisReset {
+            uid: uid.clone(),
+            endpoint: endpoint.to_owned(),
+            known: customer.is_some(),
+        });
+        let mut response = StatusCode::ACCEPTED.into_response();
+        if let Some(c) = customer {
+            let name = c["name"].as_str().unwrap_or("").to_owned();
+            if let Ok(entry) = self.outbox.record(Email {
+                kind: "hybris_password_reset",
+                provider: "hybris",
+                recipient: &uid,
+                title: "SAP Commerce: reset your password",
+                facts: vec![
+                    ("To".into(), uid.clone()),
+                    ("Customer".into(), name),
+                    ("Base site".into(), self.settings.base_site.clone()),
+                    ("Endpoint".into(), endpoint.to_owned()),
+                    (
+                        "What".into(),
+                        "SAP Commerce's own reset-password email with a restore token link".into(),
+                    ),
+                ],
+                params: vec![],
+                request,
+            }) {
+                response.extensions_mut().insert(Recorded(entry.html));
+            }
+        }
+        response
+    }
+}
+
+fn occ_error(status: StatusCode, kind: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"errors": [{"type": kind, "message": message}]})),
+    )
+        .into_response()
+}
+
+fn form(body: &Bytes) -> Vec<(String, String)> {
+    let decode = |s: &str| crate::util::percent_decode(&s.replace('+', " "));
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+async fn token(State(s): State<HybrisSandbox>, body: Bytes) -> Response {
+    let f = form(&body);
+    let get = |k: &str| {
+        f.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    if get("grant_type") != "client_credentials" {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "unsupported_grant_type", "error_description": "Unsupported grant type"})),
+        )
+            .into_response();
+    }
+    if get("client_id") != s.settings.client_id || get("client_secret") != s.settings.client_secret
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client", "error_description": "Bad client credentials"})),
+        )
+            .into_response();
+    }
+    let token = random_hex(16);
+    s.state().tokens.insert(token.clone());
+    Json(json!({"access_token": token, "token_type": "bearer", "expires_in": 43199, "scope": "basic openid"}))
+        .into_response()
+}
+
+async fn get_user(
+    State(s): State<HybrisSandbox>,
+    headers: HeaderMap,
+    Path((site, uid)): Path<(String, String)>,
+) -> Response {
+    if let Some(r) = s.refused(&headers, &site) {
+        return r;
+    }
+    match s.customer(&uid) {
+        Some(c) => Json(json!({
+            "type": "userWsDTO",
+            "uid": c["uid"],
+            "name": c["name"],
+            "firstName": c["firstName"],
+            "lastName": c["lastName"],
+        }))
+        .into_response(),
+        None => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"errors": [{
+                "type": "UnknownIdentifierError",
+                "message": "Cannot find user with propertyValue",
+                "reason": "notFound",
+                "subjectType": "user"
+            }]})),
+        )
+            .into_response(),
+    }
+}
+
+async fn password_restore_token(
+    State(s): State<HybrisSandbox>,
+    headers: HeaderMap,
+    Path(site): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = s.refused(&headers, &site) {
+        return r;
+    }
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    match request["loginId"].as_str() {
+        Some(login) if !login.trim().is_empty() => s.reset(login, "passwordRestoreToken", &request),
+        _ => occ_error(
+            StatusCode::BAD_REQUEST,
+            "ValidationError",
+            "loginId is required",
+        ),
+    }
+}
+
+async fn forgotten_password_tokens(
+    State(s): State<HybrisSandbox>,
+    headers: HeaderMap,
+    Path(site): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = s.refused(&headers, &site) {
+        return r;
+    }
+    let f = form(&body);
+    match f.iter().find(|(k, _)| k == "userId") {
+        Some((_, uid)) if !uid.trim().is_empty() => {
+            let request = json!({ "userId": uid });
+            s.reset(uid, "forgottenpasswordtokens", &request)
+        }
+        _ => occ_error(
+            StatusCode::BAD_REQUEST,
+            "ValidationError",
+            "userId is required",
+        ),
+    }
+}
+
+async fn local_state(State(s): State<HybrisSandbox>) -> Json<Value> {
+    Json(json!({
+        "base_site": s.settings.base_site,
+        "customers": s.customers.as_slice(),
+        "resets": s.resets(),
+    }))
+}

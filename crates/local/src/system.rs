@@ -1,0 +1,714 @@
+//! [`LocalSystem`]: everything started on loopback, wired by the template.
+
+use crate::{
+    eventbridge::{self, ACCOUNT, EventRouter, REGION},
+    functions::{self, Container, FunctionEnv, Handler, Pools},
+    hops::{Hops, HopsPage, NewHop, What},
+    outbox::Outbox,
+    sandbox::{
+        Auth0Sandbox, Auth0Settings, BloomreachSandbox, BloomreachSettings, HybrisSandbox,
+        HybrisSettings, Running, SandboxSettings, auth0, hybris,
+    },
+    topology::{AUTH0_PARTNER_BUS, EMAIL_BUS, STACK_NAME, Topology},
+    tracker::{Caller, Current, Tracker, bind, serve},
+    util::{now_ms, uuid_v4},
+};
+use axum::{
+    Extension, Json, Router,
+    body::Bytes,
+    extract::{Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use lambda_runtime::{Context, Diagnostic};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::{
+    collections::HashMap,
+    future::Future,
+    net::{IpAddr, Ipv4Addr},
+    path::PathBuf,
+    pin::Pin,
+    sync::Arc,
+    time::Duration,
+};
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+/// Ports to listen on; 0 takes any free port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ports {
+    pub eventbridge: u16,
+    pub api: u16,
+    pub auth0: u16,
+    pub bloomreach: u16,
+    pub hybris: u16,
+}
+
+impl Ports {
+    /// `base`, `base + 1`, ... in the order EventBridge, API, Auth0, Bloomreach, Hybris.
+    pub fn from_base(base: u16) -> Self {
+        if base == 0 {
+            return Self::default();
+        }
+        Self {
+            eventbridge: base,
+            api: base + 1,
+            auth0: base + 2,
+            bloomreach: base + 3,
+            hybris: base + 4,
+        }
+    }
+}
+
+/// How to start the system.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The SAM template the buses, rules and routes come from.
+    pub template: PathBuf,
+    /// Where the sandboxes write emails (emptied at start).
+    pub outbox: PathBuf,
+    /// Always a loopback address.
+    pub host: IpAddr,
+    pub ports: Ports,
+    /// Settings a person gave (`up` passes its environment): a provider whose URL setting is
+    /// here is used for real instead of its sandbox.
+    pub env: HashMap<String, String>,
+    /// Print every hop as it happens.
+    pub print_hops: bool,
+    pub auth0_seed: String,
+    pub hybris_seed: String,
+}
+
+impl Options {
+    /// Any free ports, every sandbox, the default seeds.
+    pub fn new(template: PathBuf, outbox: PathBuf) -> Self {
+        Self {
+            template,
+            outbox,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ports: Ports::default(),
+            env: HashMap::new(),
+            print_hops: false,
+            auth0_seed: auth0::DEFAULT_SEED.to_owned(),
+            hybris_seed: hybris::DEFAULT_SEED.to_owned(),
+        }
+    }
+}
+
+/// Where everything listens.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Endpoints {
+    /// The EventBridge-compatible endpoint (`AWS_ENDPOINT_URL`).
+    pub eventbridge: String,
+    /// `GET` hops of the running system.
+    pub hops: String,
+    /// The API Gateway stand-in (Dixa routes); `None` when the template has no routes.
+    pub api: Option<String>,
+    pub auth0: Option<String>,
+    pub bloomreach: Option<String>,
+    pub hybris: Option<String>,
+}
+
+/// The Dixa card's secrets, generated at start-up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DixaSecrets {
+    pub lookup_header: String,
+    pub lookup_secret: String,
+    pub action_token_key: String,
+    pub allowed_origin: String,
+}
+
+impl DixaSecrets {
+    fn generate() -> Self {
+        Self {
+            lookup_header: "x-dixa-card-secret".into(),
+            lookup_secret: crate::util::random_hex(32),
+            action_token_key: crate::util::random_hex(32),
+            allowed_origin: "https://local.dixa.example".into(),
+        }
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// What the servers and invocations share.
+pub(crate) struct Shared {
+    pub topology: Topology,
+    pub router: EventRouter,
+    pub tracker: Tracker,
+    pub pools: Pools,
+    pub env: FunctionEnv,
+}
+
+impl Shared {
+    /// Puts an accepted event on its bus: records it and invokes every function whose rule
+    /// matches, asynchronously (one task per invocation). Returns the event id.
+    pub(crate) fn deliver(
+        self: &Arc<Self>,
+        bus: &str,
+        envelope: Value,
+        trace: Option<String>,
+        parent: Option<String>,
+        from: Option<String>,
+    ) -> String {
+        let event_id = envelope["id"].as_str().unwrap_or_default().to_owned();
+        let trace = trace.unwrap_or_else(|| event_id.clone());
+        let text = |k: &str| envelope[k].as_str().unwrap_or_default().to_owned();
+        self.tracker.hops.push(NewHop {
+            trace: trace.clone(),
+            parent,
+            id: Some(event_id.clone()),
+            what: What::EventAccepted {
+                bus: bus.to_owned(),
+                event_id: event_id.clone(),
+                source: text("source"),
+                detail_type: text("detail-type"),
+                from,
+            },
+        });
+        let rules = self.router.matching(bus, &envelope);
+        if rules.is_empty() {
+            self.tracker.hops.push(NewHop {
+                trace: trace.clone(),
+                parent: Some(event_id.clone()),
+                id: None,
+                what: What::NoRuleMatched {
+                    bus: bus.to_owned(),
+                    event_id: event_id.clone(),
+                },
+            });
+        }
+        for rule in rules {
+            let request_id = uuid_v4();
+            self.tracker.hops.start(NewHop {
+                trace: trace.clone(),
+                parent: Some(event_id.clone()),
+                id: Some(request_id.clone()),
+                what: What::RuleMatched {
+                    bus: bus.to_owned(),
+                    rule: rule.name.clone(),
+                    function: rule.function.clone(),
+                    request_id: request_id.clone(),
+                },
+            });
+            let shared = Arc::clone(self);
+            let function = rule.function.clone();
+            let payload = envelope.clone();
+            let trace = trace.clone();
+            tokio::spawn(async move {
+                shared
+                    .invoke_async(function, payload, trace, request_id)
+                    .await;
+            });
+        }
+        event_id
+    }
+
+    /// An asynchronous invocation (EventBridge → Lambda): the result is only reported.
+    async fn invoke_async(
+        self: Arc<Self>,
+        function: String,
+        payload: Value,
+        trace: String,
+        request_id: String,
+    ) {
+        let result = self
+            .run(&function, &trace, &request_id, move |c, ctx| {
+                Box::pin(async move { c.handler.invoke_event(payload, ctx).await })
+            })
+            .await;
+        let what = match result {
+            Ok(result) => What::Succeeded {
+                function,
+                request_id: request_id.clone(),
+                result,
+            },
+            Err(d) => {
+                let then = self.topology.functions.get(&function).map(|f| {
+                    format!(
+                        "Lambda would retry it {} more time(s), then send it to {}; not retried locally",
+                        f.max_retries.unwrap_or(2),
+                        f.on_failure
+                            .as_deref()
+                            .unwrap_or("no OnFailure destination (the event is dropped)")
+                    )
+                });
+                What::Failed {
+                    function,
+                    request_id: request_id.clone(),
+                    error_type: d.error_type,
+                    error_message: d.error_message,
+                    then,
+                }
+            }
+        };
+        self.tracker.hops.finish(NewHop {
+            trace,
+            parent: Some(request_id),
+            id: None,
+            what,
+        });
+    }
+
+    /// Runs one invocation in a warm container (or a new one: cold start), within the
+    /// function's timeout from the template.
+    pub(crate) async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        function: &str,
+        trace: &str,
+        request_id: &str,
+        call: impl FnOnce(Arc<Container>, Context) -> BoxFuture<Result<T, Diagnostic>>,
+    ) -> Result<T, Diagnostic> {
+        let (container, cold) = match self.pools.take_idle(function) {
+            Some(c) => (c, false),
+            None => {
+                let id = self.pools.new_id(function);
+                let env = self.env.for_container(&id);
+                let eventbridge = format!("{}/_c/{id}", self.env.eventbridge_url);
+                let handler = Handler::build(function.to_owned(), env, eventbridge).await?;
+                let container = Container {
+                    id,
+                    function: function.to_owned(),
+                    handler,
+                };
+                (Arc::new(container), true)
+            }
+        };
+        self.tracker.enter(
+            &container.id,
+            Current {
+                trace: trace.to_owned(),
+                function: function.to_owned(),
+                request_id: request_id.to_owned(),
+            },
+        );
+        self.tracker.hops.push(NewHop {
+            trace: trace.to_owned(),
+            parent: Some(request_id.to_owned()),
+            id: None,
+            what: What::Invoked {
+                function: function.to_owned(),
+                request_id: request_id.to_owned(),
+                container: container.id.clone(),
+                cold,
+            },
+        });
+        let timeout = Duration::from_secs(
+            self.topology
+                .functions
+                .get(function)
+                .map_or(3, |f| f.timeout_s),
+        );
+        let mut ctx = Context::default();
+        ctx.request_id = request_id.to_owned();
+        ctx.deadline = now_ms() + timeout.as_millis() as u64;
+        ctx.invoked_function_arn =
+            format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK_NAME}-{function}");
+        let mut task = tokio::spawn(call(Arc::clone(&container), ctx));
+        let outcome = match tokio::time::timeout(timeout, &mut task).await {
+            Ok(Ok(result)) => Some(result),
+            Ok(Err(_)) => None,
+            Err(_) => {
+                task.abort();
+                self.tracker.leave(&container.id);
+                return Err(Diagnostic {
+                    error_type: "Sandbox.Timedout".into(),
+                    error_message: format!(
+                        "Task timed out after {:.2} seconds",
+                        timeout.as_secs_f64()
+                    ),
+                });
+            }
+        };
+        self.tracker.leave(&container.id);
+        match outcome {
+            Some(result) => {
+                self.pools.give_back(container);
+                result
+            }
+            // A panic: Lambda's runtime reports it as the invocation's error.
+            None => Err(Diagnostic {
+                error_type: "Runtime.HandlerPanic".into(),
+                error_message: "the handler panicked".into(),
+            }),
+        }
+    }
+}
+
+/// The running system. Dropping it stops the servers.
+pub struct LocalSystem {
+    shared: Arc<Shared>,
+    endpoints: Endpoints,
+    dixa: DixaSecrets,
+    outbox: Outbox,
+    auth0: Option<Auth0Sandbox>,
+    bloomreach: Option<BloomreachSandbox>,
+    hybris: Option<HybrisSandbox>,
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+}
+
+fn url_of(listener: &TcpListener) -> Result<String, String> {
+    listener
+        .local_addr()
+        .map(|a| format!("http://{a}"))
+        .map_err(|e| e.to_string())
+}
+
+impl LocalSystem {
+    /// Starts everything: sandboxes, the EventBridge endpoint with the template's buses and
+    /// rules, the API routes. Functions start on their first event (cold start).
+    pub async fn start(options: Options) -> Result<Self, String> {
+        if !options.host.is_loopback() {
+            return Err(format!("{} is not a loopback address", options.host));
+        }
+        let topology = Topology::load(&options.template)?;
+        let outbox = Outbox::create(&options.outbox)
+            .map_err(|e| format!("outbox {}: {e}", options.outbox.display()))?;
+        let hops = if options.print_hops {
+            Hops::printing(|h| println!("{}", h.indented()))
+        } else {
+            Hops::default()
+        };
+        let tracker = Tracker::new(hops);
+        let (stop, stop_rx) = watch::channel(false);
+        let host = options.host;
+        let ports = options.ports;
+        let mut servers = Vec::new();
+        let mut sandboxes = SandboxSettings::default();
+
+        let eventbridge_listener = bind(host, ports.eventbridge, "EventBridge endpoint").await?;
+        let eventbridge_url = url_of(&eventbridge_listener)?;
+
+        let auth0 = if functions::external_auth0(&options.env) {
+            None
+        } else {
+            let listener = bind(host, ports.auth0, "Auth0 sandbox").await?;
+            let url = url_of(&listener)?;
+            let settings = Auth0Settings {
+                domain: "auth0-sandbox.localhost".into(),
+                client_id: "local-m2m-client".into(),
+                client_secret: "local-m2m-client-secret".into(),
+            };
+            let sandbox = Auth0Sandbox::new(settings.clone(), &options.auth0_seed, outbox.clone())?;
+            servers.push(serve(
+                listener,
+                sandbox.router(),
+                tracker.clone(),
+                Some("auth0"),
+                stop_rx.clone(),
+            ));
+            sandboxes.auth0 = Some(Running { url, settings });
+            Some(sandbox)
+        };
+        let bloomreach = if functions::external_bloomreach(&options.env) {
+            None
+        } else {
+            let listener = bind(host, ports.bloomreach, "Bloomreach sandbox").await?;
+            let url = url_of(&listener)?;
+            let settings = BloomreachSettings {
+                project_token: "local-project".into(),
+                key_id: "local-api-key-id".into(),
+                key_secret: "local-api-secret".into(),
+                templates: auth0_events::EmailKind::ALL
+                    .into_iter()
+                    .map(crate::sandbox::template_id)
+                    .collect(),
+            };
+            let sandbox = BloomreachSandbox::new(settings.clone(), outbox.clone());
+            servers.push(serve(
+                listener,
+                sandbox.router(),
+                tracker.clone(),
+                Some("bloomreach"),
+                stop_rx.clone(),
+            ));
+            sandboxes.bloomreach = Some(Running { url, settings });
+            Some(sandbox)
+        };
+        let hybris = if functions::external_hybris(&options.env) {
+            None
+        } else {
+            let listener = bind(host, ports.hybris, "Hybris sandbox").await?;
+            let url = url_of(&listener)?;
+            let settings = HybrisSettings {
+                client_id: "local-hybris-client".into(),
+                client_secret: "local-hybris-secret".into(),
+                base_site: String::new(),
+            };
+            let sandbox = HybrisSandbox::new(settings, &options.hybris_seed, outbox.clone())?;
+            servers.push(serve(
+                listener,
+                sandbox.router(),
+                tracker.clone(),
+                Some("hybris"),
+                stop_rx.clone(),
+            ));
+            sandboxes.hybris = Some(Running {
+                url,
+                settings: sandbox.settings().clone(),
+            });
+            Some(sandbox)
+        };
+
+        let router = EventRouter::new(&topology, &[EMAIL_BUS, AUTH0_PARTNER_BUS])?;
+        let dixa = DixaSecrets::generate();
+        let env = FunctionEnv {
+            eventbridge_url: eventbridge_url.clone(),
+            sandboxes: sandboxes.clone(),
+            process: options.env.clone(),
+            extra: crate::api::dixa_env(&dixa),
+        };
+        let shared = Arc::new(Shared {
+            topology,
+            router,
+            tracker: tracker.clone(),
+            pools: Pools::default(),
+            env,
+        });
+        if let Some(sandbox) = &auth0 {
+            let shared = Arc::clone(&shared);
+            sandbox.set_log_stream(Arc::new(move |caller: Option<String>, envelope: Value| {
+                let origin = caller.and_then(|c| shared.tracker.current(&c));
+                shared.deliver(
+                    AUTH0_PARTNER_BUS,
+                    envelope,
+                    origin.as_ref().map(|o| o.trace.clone()),
+                    origin.as_ref().map(|o| o.request_id.clone()),
+                    Some("the Auth0 log stream".into()),
+                );
+            }));
+        }
+        servers.push(serve(
+            eventbridge_listener,
+            eventbridge_router(Arc::clone(&shared)),
+            tracker.clone(),
+            None,
+            stop_rx.clone(),
+        ));
+        let api = if shared.topology.api_routes.is_empty() {
+            None
+        } else {
+            let listener = bind(host, ports.api, "API Gateway").await?;
+            let url = url_of(&listener)?;
+            servers.push(serve(
+                listener,
+                crate::api::router(Arc::clone(&shared)),
+                tracker.clone(),
+                None,
+                stop_rx.clone(),
+            ));
+            Some(url)
+        };
+        let endpoints = Endpoints {
+            hops: format!("{eventbridge_url}/_local/hops"),
+            eventbridge: eventbridge_url,
+            api,
+            auth0: sandboxes.auth0.as_ref().map(|s| s.url.clone()),
+            bloomreach: sandboxes.bloomreach.as_ref().map(|s| s.url.clone()),
+            hybris: sandboxes.hybris.as_ref().map(|s| s.url.clone()),
+        };
+        Ok(Self {
+            shared,
+            endpoints,
+            dixa,
+            outbox,
+            auth0,
+            bloomreach,
+            hybris,
+            stop,
+            servers,
+        })
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    pub fn dixa_secrets(&self) -> &DixaSecrets {
+        &self.dixa
+    }
+
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    pub fn auth0(&self) -> Option<&Auth0Sandbox> {
+        self.auth0.as_ref()
+    }
+
+    pub fn bloomreach(&self) -> Option<&BloomreachSandbox> {
+        self.bloomreach.as_ref()
+    }
+
+    pub fn hybris(&self) -> Option<&HybrisSandbox> {
+        self.hybris.as_ref()
+    }
+
+    pub fn hops(&self) -> &Hops {
+        &self.shared.tracker.hops
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.shared.topology
+    }
+
+    /// The bus names that exist (`default`, `email`, the Auth0 partner bus).
+    pub fn buses(&self) -> Vec<String> {
+        self.shared.router.bus_names()
+    }
+
+    /// Waits until no invocation of these traces (all when empty) is running.
+    pub async fn settle(&self, traces: &[String], within: Duration) -> Result<(), String> {
+        let until = tokio::time::Instant::now() + within;
+        loop {
+            if self.hops().in_flight(traces) == 0 {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > until {
+                return Err(format!("still running after {within:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// What `up` writes to `.local/state.json` for `send` and for people.
+    pub fn state_json(&self) -> Value {
+        json!({
+            "pid": std::process::id(),
+            "endpoints": self.endpoints,
+            "buses": {
+                "email": EMAIL_BUS,
+                "auth0_partner": AUTH0_PARTNER_BUS,
+            },
+            "outbox": self.outbox.dir(),
+            "dixa": self.dixa,
+        })
+    }
+
+    /// Stops the servers and waits for them.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for server in self.servers.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
+        }
+    }
+}
+
+impl Drop for LocalSystem {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+fn eventbridge_router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", post(put_events))
+        .route("/_local/hops", get(hops))
+        .with_state(shared)
+}
+
+const AMZ_JSON: &str = "application/x-amz-json-1.1";
+
+fn amz_error(status: StatusCode, kind: &str, message: &str) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, AMZ_JSON),
+            (header::HeaderName::from_static("x-amzn-errortype"), kind),
+        ],
+        Json(eventbridge::error_body(kind, message)),
+    )
+        .into_response()
+}
+
+async fn put_events(
+    State(shared): State<Arc<Shared>>,
+    caller: Option<Extension<Caller>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if target != "AWSEvents.PutEvents" {
+        return amz_error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            "The local EventBridge endpoint supports PutEvents only",
+        );
+    }
+    let origin = caller.and_then(|c| shared.tracker.current(&c.0.0));
+    let results = match eventbridge::put_events(&shared.router, &body) {
+        Ok(results) => results,
+        Err((status, kind, message)) => {
+            return amz_error(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                kind,
+                &message,
+            );
+        }
+    };
+    let mut failed = 0;
+    let mut entries = Vec::new();
+    for result in results {
+        match result {
+            Ok(accepted) => {
+                let id = shared.deliver(
+                    &accepted.bus,
+                    accepted.envelope,
+                    origin.as_ref().map(|o| o.trace.clone()),
+                    origin.as_ref().map(|o| o.request_id.clone()),
+                    origin.as_ref().map(|o| o.function.clone()),
+                );
+                entries.push(json!({ "EventId": id }));
+            }
+            Err(refused) => {
+                failed += 1;
+                shared.tracker.hops.push(NewHop {
+                    trace: origin
+                        .as_ref()
+                        .map_or_else(|| format!("refused-{}", uuid_v4()), |o| o.trace.clone()),
+                    parent: origin.as_ref().map(|o| o.request_id.clone()),
+                    id: None,
+                    what: What::EventRejected {
+                        bus: refused.bus,
+                        error_code: refused.code.to_owned(),
+                        error_message: refused.message.clone(),
+                        from: origin.as_ref().map(|o| o.function.clone()),
+                    },
+                });
+                entries.push(json!({"ErrorCode": refused.code, "ErrorMessage": refused.message}));
+            }
+        }
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, AMZ_JSON)],
+        Json(json!({"FailedEntryCount": failed, "Entries": entries})),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct HopsQuery {
+    #[serde(default)]
+    after: u64,
+    #[serde(default)]
+    trace: Option<String>,
+}
+
+async fn hops(State(shared): State<Arc<Shared>>, Query(q): Query<HopsQuery>) -> Json<HopsPage> {
+    let traces: Vec<String> = q
+        .trace
+        .map(|t| {
+            t.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    Json(shared.tracker.hops.page(q.after, &traces))
+}

@@ -1,0 +1,214 @@
+//! What the local system wires, read from `infra/template.yaml` (through `infra-tests`'
+//! template model): every function's EventBridge rules (bus + pattern), its asynchronous
+//! invoke settings, and the API Gateway routes.
+
+use infra_tests::{Function, Template, referenced_id};
+use serde_json::Value;
+use std::{collections::BTreeMap, path::Path};
+
+/// The local name of the Email bus (`!Ref EmailBus`).
+pub const EMAIL_BUS: &str = "email";
+/// The local name of the Auth0 partner bus (`!Ref Auth0PartnerEventBusName`).
+pub const AUTH0_PARTNER_BUS: &str = "aws.partner/auth0.com/local/auth0.logs";
+/// The bus PutEvents uses when an entry names none.
+pub const DEFAULT_BUS: &str = "default";
+/// What `${AWS::StackName}` and `${Environment}` stand for locally.
+pub const STACK_NAME: &str = "local";
+
+/// Which local bus a template reference stands for.
+fn local_bus(reference: &str) -> Option<&'static str> {
+    match reference {
+        "EmailBus" => Some(EMAIL_BUS),
+        "Auth0PartnerEventBusName" => Some(AUTH0_PARTNER_BUS),
+        _ => None,
+    }
+}
+
+/// One EventBridge rule of the template.
+#[derive(Debug, Clone)]
+pub struct RuleSpec {
+    /// The rule's name (`RuleName`, with `${AWS::StackName}` = `local`).
+    pub name: String,
+    /// `Function.Event` in the template, e.g. `EmailTransformFunction.Auth0SecurityLogs`.
+    pub template_path: String,
+    /// The function's binary, e.g. `email-transform`.
+    pub function: String,
+    /// Local bus name.
+    pub bus: String,
+    pub pattern: Value,
+}
+
+/// One function of the template.
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub logical_id: String,
+    pub binary: String,
+    /// `Timeout`, seconds.
+    pub timeout_s: u64,
+    /// `EventInvokeConfig.MaximumRetryAttempts`.
+    pub max_retries: Option<u64>,
+    /// Logical id of the OnFailure destination.
+    pub on_failure: Option<String>,
+}
+
+/// One API Gateway route (`Type: Api` event).
+#[derive(Debug, Clone)]
+pub struct ApiRoute {
+    pub method: String,
+    /// Resource path with `{param}` segments, e.g. `/users/{user_id}/{action}`.
+    pub resource: String,
+    pub function: String,
+}
+
+impl ApiRoute {
+    /// The path parameters if `path` (already split at `/`, not decoded) fits this resource.
+    pub fn path_parameters(&self, path: &str) -> Option<BTreeMap<String, String>> {
+        let want: Vec<&str> = self.resource.trim_matches('/').split('/').collect();
+        let got: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if want.len() != got.len() {
+            return None;
+        }
+        let mut params = BTreeMap::new();
+        for (w, g) in want.iter().zip(&got) {
+            if let Some(name) = w.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+                if g.is_empty() {
+                    return None;
+                }
+                params.insert(name.to_owned(), crate::util::percent_decode(g));
+            } else if w != g {
+                return None;
+            }
+        }
+        Some(params)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub rules: Vec<RuleSpec>,
+    pub functions: BTreeMap<String, FunctionSpec>,
+    pub api_routes: Vec<ApiRoute>,
+}
+
+impl Topology {
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("read template {}: {e}", path.display()))?;
+        // The template model panics on a template it cannot read: turn that into an error.
+        std::panic::catch_unwind(|| Self::parse(&text))
+            .map_err(|_| format!("{} is not a template the model can read", path.display()))?
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let template = Template::parse(text);
+        let mut functions = BTreeMap::new();
+        let mut api_routes = Vec::new();
+        for f in template.functions() {
+            let spec = function_spec(&f);
+            for (_, props) in f.events_of_type("Api") {
+                let (Some(path), Some(method)) = (props["Path"].as_str(), props["Method"].as_str())
+                else {
+                    return Err(format!("{}: an Api event without Path/Method", f.id));
+                };
+                api_routes.push(ApiRoute {
+                    method: method.to_ascii_uppercase(),
+                    resource: path.to_owned(),
+                    function: spec.binary.clone(),
+                });
+            }
+            functions.insert(spec.binary.clone(), spec);
+        }
+        let mut rules = Vec::new();
+        for rule in template.eventbridge_rules() {
+            let template_path = format!("{}.{}", rule.function, rule.event_name);
+            let bus = match &rule.props.get("EventBusName") {
+                None | Some(Value::Null) => DEFAULT_BUS.to_owned(),
+                Some(Value::String(name)) => name.clone(),
+                Some(reference) => {
+                    let id = referenced_id(reference).unwrap_or_default();
+                    local_bus(id)
+                        .ok_or_else(|| {
+                            format!("{template_path}: EventBusName refers to {id}, which has no local bus")
+                        })?
+                        .to_owned()
+                }
+            };
+            let name = match &rule.props["RuleName"] {
+                Value::String(s) => s.clone(),
+                Value::Object(o) => match o.get("Fn::Sub") {
+                    Some(Value::String(s)) => substitute(s),
+                    _ => template_path.clone(),
+                },
+                _ => template_path.clone(),
+            };
+            rules.push(RuleSpec {
+                name,
+                template_path,
+                function: rule.binary.to_owned(),
+                bus,
+                pattern: rule.pattern().clone(),
+            });
+        }
+        Ok(Self {
+            rules,
+            functions,
+            api_routes,
+        })
+    }
+}
+
+fn function_spec(f: &Function<'_>) -> FunctionSpec {
+    let props = f.props();
+    let invoke = &props["EventInvokeConfig"];
+    FunctionSpec {
+        logical_id: f.id.to_owned(),
+        binary: f.binary().to_owned(),
+        timeout_s: props["Timeout"].as_u64().unwrap_or(3),
+        max_retries: invoke["MaximumRetryAttempts"].as_u64(),
+        on_failure: referenced_id(&invoke["DestinationConfig"]["OnFailure"]["Destination"])
+            .map(str::to_owned),
+    }
+}
+
+/// `${AWS::StackName}` / `${Environment}` → `local`; other variables are kept.
+fn substitute(s: &str) -> String {
+    s.replace("${AWS::StackName}", STACK_NAME)
+        .replace("${Environment}", STACK_NAME)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_real_template() {
+        let t = Topology::load(&infra_tests::template_path()).unwrap();
+        let by_fn = |f: &str| t.rules.iter().filter(|r| r.function == f).count();
+        assert_eq!(by_fn("email-transform"), 1);
+        assert_eq!(by_fn("send-email"), 1);
+        assert_eq!(by_fn("hybris-reset-password"), 1);
+        let send = t.rules.iter().find(|r| r.function == "send-email").unwrap();
+        assert_eq!(send.bus, EMAIL_BUS);
+        assert_eq!(send.name, "local-send-email");
+        let et = t
+            .rules
+            .iter()
+            .find(|r| r.function == "email-transform")
+            .unwrap();
+        assert_eq!(et.bus, AUTH0_PARTNER_BUS);
+        assert_eq!(t.functions["email-transform"].timeout_s, 30);
+        assert_eq!(
+            t.functions["send-email"].on_failure.as_deref(),
+            Some("SendEmailFailureQueue")
+        );
+        let route = t
+            .api_routes
+            .iter()
+            .find(|r| r.method == "POST")
+            .expect("POST route");
+        let params = route.path_parameters("/users/auth0%7Cabc/block").unwrap();
+        assert_eq!(params["user_id"], "auth0|abc");
+        assert_eq!(params["action"], "block");
+        assert!(route.path_parameters("/users/x").is_none());
+    }
+}

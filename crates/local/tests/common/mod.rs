@@ -1,0 +1,83 @@
+//! Starting the local system in-process for a test: any free ports, a fresh outbox.
+
+#![allow(dead_code)]
+
+use local::{LocalSystem, Options, hops::Hop, send};
+use std::{
+    path::PathBuf,
+    sync::atomic::{AtomicU32, Ordering},
+    time::Duration,
+};
+
+/// A fresh directory under the system's temp dir.
+pub fn temp_dir(what: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "local-test-{what}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+pub fn workspace() -> PathBuf {
+    local::workspace_root()
+}
+
+pub fn options() -> Options {
+    Options::new(workspace().join("infra/template.yaml"), temp_dir("outbox"))
+}
+
+pub async fn start() -> LocalSystem {
+    LocalSystem::start(options())
+        .await
+        .expect("local system starts")
+}
+
+/// The real SDK client, pointed at the local EventBridge endpoint.
+pub async fn eventbridge(system: &LocalSystem) -> aws_sdk_eventbridge::Client {
+    let sdk = local::functions::sdk_config(&system.endpoints().eventbridge).await;
+    aws_sdk_eventbridge::Client::new(&sdk)
+}
+
+pub fn sample_path(name: &str) -> PathBuf {
+    workspace()
+        .join("events/auth0")
+        .join(format!("{name}.json"))
+}
+
+/// Puts the sample through PutEvents with the real client and waits until every invocation it
+/// caused has finished; returns the accepted event ids and the hops of those traces.
+pub async fn put_sample(
+    system: &LocalSystem,
+    client: &aws_sdk_eventbridge::Client,
+    name: &str,
+) -> (Vec<String>, Vec<Hop>) {
+    let sample = send::read_json(&sample_path(name)).expect("sample");
+    let entry = send::entry_for(&sample, None).expect("entry");
+    let out = client
+        .put_events()
+        .entries(entry)
+        .send()
+        .await
+        .expect("PutEvents");
+    assert_eq!(out.failed_entry_count(), 0, "{name}: {out:?}");
+    let ids: Vec<String> = out
+        .entries()
+        .iter()
+        .filter_map(|e| e.event_id().map(str::to_owned))
+        .collect();
+    system
+        .settle(&ids, Duration::from_secs(20))
+        .await
+        .expect("settles");
+    let hops = system
+        .hops()
+        .all()
+        .into_iter()
+        .filter(|h| ids.contains(&h.trace))
+        .collect();
+    (ids, hops)
+}
