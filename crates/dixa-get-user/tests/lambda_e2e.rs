@@ -20,18 +20,14 @@ const TOKEN_KEY: &str = "token-key-0123456789abcdefghijklmnopqrstu";
 const USER: &str = "auth0|64f0c0ffee0123456789abcd";
 
 fn env(auth0: &MockServer) -> Vec<(&'static str, String)> {
-    vec![
+    let mut env = vec![
         ("DIXA_LOOKUP_SECRET", LOOKUP_SECRET.into()),
         ("DIXA_ACTION_TOKEN_KEY", TOKEN_KEY.into()),
         ("DIXA_ALLOWED_ORIGINS", "https://shop.dixa.com".into()),
-        ("AUTH0_DOMAIN", "shop.eu.auth0.com".into()),
-        ("AUTH0_BASE_URL", auth0.uri()),
-        ("AUTH0_CLIENT_ID", "m2m".into()),
-        ("AUTH0_CLIENT_SECRET", "auth0-s3cret".into()),
-        ("AUTH0_MAX_ATTEMPTS", "2".into()),
-        ("AUTH0_BACKOFF_BASE_MS", "10".into()),
         ("AWS_LAMBDA_LOG_LEVEL", "DEBUG".into()),
-    ]
+    ];
+    env.extend(test_support::auth0::env(&auth0.uri()));
+    env
 }
 
 fn lookup_event(email: &str, secret: Option<&str>) -> Value {

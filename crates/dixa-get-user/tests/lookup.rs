@@ -6,9 +6,10 @@ use dixa_get_user::{Config, Lookup};
 use lambda_http::{Body, Response};
 use lambda_support::Env;
 use serde_json::{Value, json};
+use test_support::auth0::{self, RawQuery};
 use test_support::logs::{audit_lines, logs};
 use wiremock::{
-    Match, Mock, MockServer, Request, ResponseTemplate,
+    Mock, MockServer, ResponseTemplate,
     matchers::{header, method, path},
 };
 
@@ -21,29 +22,14 @@ const USER_ENCODED: &str = "auth0%7C64f0c0ffee0123456789abcd";
 const AGENT: &str = "agent.smith@shop.example";
 const M2M_TOKEN: &str = "a0-tok-4Wx2";
 
-/// Matches the raw (still percent-encoded) query string exactly.
-struct RawQuery(&'static str);
-
-impl Match for RawQuery {
-    fn matches(&self, request: &Request) -> bool {
-        request.url.query() == Some(self.0)
-    }
-}
-
 fn env(server: &MockServer, extra: &[(&'static str, &'static str)]) -> Env {
     let mut pairs: Vec<(&str, String)> = vec![
         ("DIXA_LOOKUP_SECRET", LOOKUP_SECRET.into()),
         ("DIXA_LOOKUP_SECRET_PREVIOUS", LOOKUP_SECRET_OLD.into()),
         ("DIXA_ACTION_TOKEN_KEY", TOKEN_KEY.into()),
         ("DIXA_ALLOWED_ORIGINS", "https://shop.dixa.com".into()),
-        ("AUTH0_DOMAIN", "shop.eu.auth0.com".into()),
-        ("AUTH0_BASE_URL", server.uri()),
-        ("AUTH0_CLIENT_ID", "m2m".into()),
-        ("AUTH0_CLIENT_SECRET", "auth0-s3cret".into()),
-        ("AUTH0_MAX_ATTEMPTS", "2".into()),
-        ("AUTH0_BACKOFF_BASE_MS", "10".into()),
-        ("AUTH0_BACKOFF_CAP_MS", "20".into()),
     ];
+    pairs.extend(test_support::auth0::env(&server.uri()));
     pairs.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     Env::from_pairs(pairs)
 }
@@ -85,17 +71,6 @@ fn dixa_lookup(email: &str) -> Value {
 
 fn body_json(response: &Response<Body>) -> Value {
     serde_json::from_slice(response.body().as_ref()).unwrap()
-}
-
-async fn mount_token(server: &MockServer, expect: u64) {
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": M2M_TOKEN, "expires_in": 86400, "token_type": "Bearer"}),
-        ))
-        .expect(expect)
-        .mount(server)
-        .await;
 }
 
 /// A profile as Auth0 returns it, with fields the card must never carry.
@@ -163,7 +138,7 @@ const ALL_ACTIONS: [&str; 5] = [
 async fn lookup_sends_the_exact_upstream_requests_and_answers_the_allow_list() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_users(
         &server,
         "email=jane%2Bshop%40example.com",
@@ -241,7 +216,7 @@ async fn lookup_sends_the_exact_upstream_requests_and_answers_the_allow_list() {
 async fn last_ip_is_shown_only_when_configured() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_users(
         &server,
         "email=jane%2Bshop%40example.com",
@@ -265,7 +240,7 @@ async fn last_ip_is_shown_only_when_configured() {
 async fn several_accounts_each_get_their_blocks_and_their_own_token() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     let google = json!({
         "user_id": "google-oauth2|1234567890", "email": "jane@example.com",
         "email_verified": true, "blocked": true,
@@ -323,7 +298,7 @@ async fn several_accounts_each_get_their_blocks_and_their_own_token() {
 async fn no_account_is_found_false() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_users(&server, "email=nobody%40example.com", json!([]), 1).await;
     let lookup = lookup(&server, &[]).await;
     let response = lookup
@@ -340,7 +315,7 @@ async fn no_account_is_found_false() {
 async fn missing_wrong_or_rotated_out_secret_is_401_without_upstream_calls() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 0).await;
+    auth0::mount_token(&server, M2M_TOKEN, 0).await;
     let lookup = lookup(&server, &[]).await;
     let query = [("email", "jane@example.com"), ("csid", "8812345")];
     let cases: [(&str, &[(&str, &str)]); 5] = [
@@ -368,7 +343,7 @@ async fn missing_wrong_or_rotated_out_secret_is_401_without_upstream_calls() {
 async fn the_previous_secret_still_works_during_a_rotation() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_users(&server, "email=nobody%40example.com", json!([]), 1).await;
     let lookup = lookup(&server, &[]).await;
     let event = rest_event(
@@ -384,7 +359,7 @@ async fn the_previous_secret_still_works_during_a_rotation() {
 async fn bad_input_is_a_4xx_json_without_upstream_calls() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 0).await;
+    auth0::mount_token(&server, M2M_TOKEN, 0).await;
     let lookup = lookup(&server, &[]).await;
     let secret = [("x-dixa-card-secret", LOOKUP_SECRET)];
     let cases: [(&str, Value, u16, &str); 8] = [
@@ -467,7 +442,7 @@ async fn auth0_failures_are_502_or_503_never_a_raw_500() {
         (403, 502, "upstream_error"),
     ] {
         let server = MockServer::start().await;
-        mount_token(&server, 1).await;
+        auth0::mount_token(&server, M2M_TOKEN, 1).await;
         Mock::given(method("GET"))
             .and(path("/api/v2/users-by-email"))
             .respond_with(ResponseTemplate::new(status))
@@ -482,7 +457,7 @@ async fn auth0_failures_are_502_or_503_never_a_raw_500() {
     }
     // The blocks call failing fails the look-up (no half card).
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_users(&server, "email=jane%40example.com", json!([profile()]), 1).await;
     Mock::given(method("GET"))
         .and(path(format!("/api/v2/user-blocks/{USER_ENCODED}")))
@@ -500,7 +475,7 @@ async fn auth0_failures_are_502_or_503_never_a_raw_500() {
 async fn every_lookup_is_audited_once_and_no_address_is_logged() {
     let logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_users(
         &server,
         "email=jane%2Bshop%40example.com",
@@ -577,7 +552,7 @@ async fn every_lookup_is_audited_once_and_no_address_is_logged() {
 async fn lookup_samples_parse_and_get_the_expected_status_class() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_users(
         &server,
         "email=jane%2Bshop%40example.com",

@@ -7,6 +7,7 @@ use dixa_patch_user::{Actions, Config};
 use lambda_http::{Body, Response};
 use lambda_support::Env;
 use serde_json::{Value, json};
+use test_support::auth0;
 use test_support::logs::{audit_lines, logs};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -27,15 +28,9 @@ fn env(server: &MockServer, extra: &[(&'static str, &'static str)]) -> Env {
         ("DIXA_LOOKUP_SECRET", LOOKUP_SECRET.into()),
         ("DIXA_ACTION_TOKEN_KEY", TOKEN_KEY.into()),
         ("DIXA_ALLOWED_ORIGINS", ORIGIN.into()),
-        ("AUTH0_DOMAIN", "shop.eu.auth0.com".into()),
-        ("AUTH0_BASE_URL", server.uri()),
-        ("AUTH0_CLIENT_ID", "m2m".into()),
-        ("AUTH0_CLIENT_SECRET", "auth0-s3cret".into()),
-        ("AUTH0_MAX_ATTEMPTS", "2".into()),
-        ("AUTH0_BACKOFF_BASE_MS", "10".into()),
-        ("AUTH0_BACKOFF_CAP_MS", "20".into()),
         ("AUTH0_RESET_CLIENT_ID", "storefront-client-id".into()),
     ];
+    pairs.extend(test_support::auth0::env(&server.uri()));
     pairs.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     Env::from_pairs(pairs)
 }
@@ -110,17 +105,6 @@ fn assert_cors(response: &Response<Body>) {
     assert_eq!(response.headers()["vary"], "origin");
 }
 
-async fn mount_token(server: &MockServer, expect: u64) {
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": M2M_TOKEN, "expires_in": 86400, "token_type": "Bearer"}),
-        ))
-        .expect(expect)
-        .mount(server)
-        .await;
-}
-
 fn user_json() -> Value {
     json!({
         "user_id": USER,
@@ -163,7 +147,7 @@ async fn api_calls(server: &MockServer) -> Vec<wiremock::Request> {
 async fn change_email_sets_the_new_address_unverified_and_asks_auth0_to_verify_it() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_patch(
         &server,
         json!({"email": "jane.new+shop@example.com", "email_verified": false, "verify_email": true}),
@@ -195,7 +179,7 @@ async fn change_email_sets_the_new_address_unverified_and_asks_auth0_to_verify_i
 async fn block_and_unblock_write_only_the_admin_flag() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_patch(&server, json!({"blocked": true}), 1).await;
     mount_patch(&server, json!({"blocked": false}), 1).await;
     let actions = actions(&server, &[]).await;
@@ -221,7 +205,7 @@ async fn block_and_unblock_write_only_the_admin_flag() {
 async fn clear_brute_force_blocks_deletes_the_user_blocks() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     Mock::given(method("DELETE"))
         .and(path(format!("/api/v2/user-blocks/{USER_ENCODED}")))
         .and(header(
@@ -274,7 +258,7 @@ async fn mount_change_password(server: &MockServer, expected: Value, expect: u64
 async fn send_password_reset_uses_the_accounts_address_and_database_connection() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_get_user(&server, user_json()).await;
     mount_change_password(
         &server,
@@ -306,7 +290,7 @@ async fn send_password_reset_uses_the_accounts_address_and_database_connection()
 async fn send_password_reset_honours_the_connection_override() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     let mut user = user_json();
     user["identities"] = json!([
         {"connection": "google-oauth2", "provider": "google-oauth2", "user_id": "1"},
@@ -348,7 +332,7 @@ async fn password_reset_needs_an_address_and_a_database_account() {
     ];
     for (user, extra, status, code) in cases {
         let server = MockServer::start().await;
-        mount_token(&server, 1).await;
+        auth0::mount_token(&server, M2M_TOKEN, 1).await;
         mount_get_user(&server, user).await;
         mount_change_password(&server, json!({}), 0).await;
         let actions = actions(&server, extra).await;
@@ -362,7 +346,7 @@ async fn password_reset_needs_an_address_and_a_database_account() {
     }
     // A user that no longer exists.
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     Mock::given(method("GET"))
         .and(path(format!("/api/v2/users/{USER_ENCODED}")))
         .respond_with(ResponseTemplate::new(404).set_body_json(
@@ -384,7 +368,7 @@ async fn password_reset_needs_an_address_and_a_database_account() {
 async fn every_token_problem_is_the_same_403_and_nothing_is_written() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 0).await;
+    auth0::mount_token(&server, M2M_TOKEN, 0).await;
     let actions = actions(&server, &[]).await;
     let now = now_unix();
     let valid = token_for(USER);
@@ -459,7 +443,7 @@ async fn every_token_problem_is_the_same_403_and_nothing_is_written() {
 async fn bad_input_is_a_4xx_json_and_nothing_is_written() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 0).await;
+    auth0::mount_token(&server, M2M_TOKEN, 0).await;
     let actions = actions(&server, &[]).await;
     let token = token_for(USER);
     let big = format!(r#"{{"email": "{}@example.com"}}"#, "a".repeat(5000));
@@ -573,7 +557,7 @@ async fn bad_input_is_a_4xx_json_and_nothing_is_written() {
 async fn preflight_and_origins() {
     let _logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_patch(&server, json!({"blocked": true}), 1).await;
     let actions = actions(&server, &[]).await;
     let preflight = |origin: &'static str| {
@@ -652,7 +636,7 @@ async fn auth0_failures_map_to_json_errors() {
         (403, 502, "upstream_error"),
     ] {
         let server = MockServer::start().await;
-        mount_token(&server, 1).await;
+        auth0::mount_token(&server, M2M_TOKEN, 1).await;
         Mock::given(method("PATCH"))
             .and(path(format!("/api/v2/users/{USER_ENCODED}")))
             .respond_with(ResponseTemplate::new(status).set_body_json(json!({
@@ -677,7 +661,7 @@ async fn auth0_failures_map_to_json_errors() {
     }
     // The reset email's own limit (one a minute per address): 503, not retried.
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_get_user(&server, user_json()).await;
     Mock::given(method("POST"))
         .and(path("/dbconnections/change_password"))
@@ -698,7 +682,7 @@ async fn auth0_failures_map_to_json_errors() {
 async fn every_attempt_is_audited_once_with_the_token_claims() {
     let logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_patch(
         &server,
         json!({"email": "jane.new@example.com", "email_verified": false, "verify_email": true}),
@@ -783,7 +767,7 @@ async fn every_attempt_is_audited_once_with_the_token_claims() {
 async fn action_samples_parse_and_get_the_expected_status_class() {
     let logs = logs();
     let server = MockServer::start().await;
-    mount_token(&server, 1).await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     Mock::given(method("PATCH"))
         .and(path(format!("/api/v2/users/{USER_ENCODED}")))
         .respond_with(ResponseTemplate::new(200).set_body_json(user_json()))

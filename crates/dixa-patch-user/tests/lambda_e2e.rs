@@ -64,19 +64,15 @@ fn newest_mtime(dir: &Path) -> SystemTime {
 
 /// The settings both functions share (the token key above all), plus the reset client.
 fn env(auth0: &MockServer) -> Vec<(&'static str, String)> {
-    vec![
+    let mut env = vec![
         ("DIXA_LOOKUP_SECRET", LOOKUP_SECRET.into()),
         ("DIXA_ACTION_TOKEN_KEY", TOKEN_KEY.into()),
         ("DIXA_ALLOWED_ORIGINS", ORIGIN.into()),
-        ("AUTH0_DOMAIN", "shop.eu.auth0.com".into()),
-        ("AUTH0_BASE_URL", auth0.uri()),
-        ("AUTH0_CLIENT_ID", "m2m".into()),
-        ("AUTH0_CLIENT_SECRET", "auth0-s3cret".into()),
-        ("AUTH0_MAX_ATTEMPTS", "2".into()),
-        ("AUTH0_BACKOFF_BASE_MS", "10".into()),
         ("AUTH0_RESET_CLIENT_ID", "storefront-client-id".into()),
         ("AWS_LAMBDA_LOG_LEVEL", "DEBUG".into()),
-    ]
+    ];
+    env.extend(test_support::auth0::env(&auth0.uri()));
+    env
 }
 
 /// A REST response: status, headers (lower-case → first value) and the raw response JSON.

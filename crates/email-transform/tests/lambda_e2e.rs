@@ -130,12 +130,7 @@ async fn a_user_id_only_log_is_resolved_through_auth0_when_configured() {
 
     let mut env = test_support::aws::env_for(moto.endpoint());
     env.push(("EMAIL_BUS_NAME", bus.bus_name.clone()));
-    env.push(("AUTH0_DOMAIN", "shop.eu.auth0.com".to_owned()));
-    env.push(("AUTH0_BASE_URL", auth0.uri()));
-    env.push(("AUTH0_CLIENT_ID", "m2m".to_owned()));
-    env.push(("AUTH0_CLIENT_SECRET", "auth0-s3cret".to_owned()));
-    env.push(("AUTH0_MAX_ATTEMPTS", "2".to_owned()));
-    env.push(("AUTH0_BACKOFF_BASE_MS", "10".to_owned()));
+    env.extend(test_support::auth0::env(&auth0.uri()));
     let mut lambda = LambdaProcess::spawn(BIN, "email-transform", &env).await;
     let timeout = Duration::from_secs(10);
 

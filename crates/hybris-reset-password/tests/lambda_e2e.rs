@@ -39,19 +39,15 @@ impl Peers {
     }
 
     fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut env = vec![
             ("HYBRIS_BASE_URL", self.hybris.uri()),
             ("HYBRIS_BASE_SITE", "shop-uk".into()),
             ("HYBRIS_CLIENT_ID", "lambda".into()),
             ("HYBRIS_CLIENT_SECRET", "hybris-s3cret".into()),
-            ("AUTH0_DOMAIN", "shop.eu.auth0.com".into()),
-            ("AUTH0_BASE_URL", self.auth0.uri()),
-            ("AUTH0_CLIENT_ID", "m2m".into()),
-            ("AUTH0_CLIENT_SECRET", "auth0-s3cret".into()),
-            ("AUTH0_MAX_ATTEMPTS", "2".into()),
-            ("AUTH0_BACKOFF_BASE_MS", "10".into()),
             ("AWS_LAMBDA_LOG_LEVEL", "DEBUG".into()),
-        ]
+        ];
+        env.extend(test_support::auth0::env(&self.auth0.uri()));
+        env
     }
 
     /// Token endpoints, each to be called `tokens` times over the test.

@@ -4,9 +4,11 @@
 //! - [`aws`]: an `SdkConfig` pointed at such an endpoint with dummy credentials.
 //! - [`runtime`]: the Lambda Runtime API, so a function's real binary runs as Lambda runs it.
 //! - [`logs`]: capture of tracing output and a check that no email address leaked into it.
+//! - [`auth0`]: an Auth0 tenant on wiremock (client settings, token endpoint, raw-query matcher).
 //! - [`apigw`]: API Gateway REST proxy events and responses for the HTTP functions.
 
 pub mod apigw;
+pub mod auth0;
 pub mod aws;
 pub mod logs;
 pub mod moto;
