@@ -85,8 +85,12 @@ pub fn install_python_tools(root: &Path) -> Result<(), String> {
 /// Debian's Chromium and its WebDriver, for the browser tests. A machine without them gets
 /// them here; where they cannot be installed the run fails (a browser test is never skipped).
 pub fn install_chromium() -> Result<(), String> {
-    const NEEDED: [&str; 2] = ["/usr/bin/chromium", "/usr/bin/chromedriver"];
-    if NEEDED.iter().all(|p| Path::new(p).exists()) {
+    // The same variables the harness (test-support's `browser`) reads.
+    let needed = [
+        std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
+        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned()),
+    ];
+    if needed.iter().all(|p| Path::new(p).exists()) {
         return Ok(());
     }
     println!("xtask: installing Debian's chromium and chromium-driver (browser tests)");
@@ -124,7 +128,7 @@ pub fn install_chromium() -> Result<(), String> {
         "chromium",
         "chromium-driver",
     ])?;
-    match NEEDED.iter().find(|p| !Path::new(p).exists()) {
+    match needed.iter().find(|p| !Path::new(p).exists()) {
         Some(missing) => Err(format!("{missing} still missing after apt-get install")),
         None => Ok(()),
     }
