@@ -139,6 +139,8 @@ pub(crate) struct Shared {
     pub tracker: Tracker,
     pub pools: Pools,
     pub env: FunctionEnv,
+    /// DynamoDB tables served on the AWS endpoint (send-email's dedupe record).
+    pub tables: crate::dynamodb::Tables,
 }
 
 impl Shared {
@@ -364,6 +366,26 @@ impl LocalSystem {
             return Err(format!("{} is not a loopback address", options.host));
         }
         let topology = Topology::load(&options.template)?;
+        let host = options.host;
+        let ports = options.ports;
+        // Every port first: a start that cannot listen fails before it empties the outbox.
+        let eventbridge_listener = bind(host, ports.eventbridge, "EventBridge endpoint").await?;
+        let mut auth0_listener = None;
+        if !functions::external_auth0(&options.env) {
+            auth0_listener = Some(bind(host, ports.auth0, "Auth0 sandbox").await?);
+        }
+        let mut bloomreach_listener = None;
+        if !functions::external_bloomreach(&options.env) {
+            bloomreach_listener = Some(bind(host, ports.bloomreach, "Bloomreach sandbox").await?);
+        }
+        let mut hybris_listener = None;
+        if !functions::external_hybris(&options.env) {
+            hybris_listener = Some(bind(host, ports.hybris, "Hybris sandbox").await?);
+        }
+        let mut api_listener = None;
+        if !topology.api_routes.is_empty() {
+            api_listener = Some(bind(host, ports.api, "API Gateway").await?);
+        }
         let outbox = Outbox::create(&options.outbox)
             .map_err(|e| format!("outbox {}: {e}", options.outbox.display()))?;
         let hops = if options.print_hops {
@@ -373,18 +395,12 @@ impl LocalSystem {
         };
         let tracker = Tracker::new(hops);
         let (stop, stop_rx) = watch::channel(false);
-        let host = options.host;
-        let ports = options.ports;
         let mut servers = Vec::new();
         let mut sandboxes = SandboxSettings::default();
 
-        let eventbridge_listener = bind(host, ports.eventbridge, "EventBridge endpoint").await?;
         let eventbridge_url = url_of(&eventbridge_listener)?;
 
-        let auth0 = if functions::external_auth0(&options.env) {
-            None
-        } else {
-            let listener = bind(host, ports.auth0, "Auth0 sandbox").await?;
+        let auth0 = if let Some(listener) = auth0_listener {
             let url = url_of(&listener)?;
             let settings = Auth0Settings {
                 domain: "auth0-sandbox.localhost".into(),
@@ -401,11 +417,10 @@ impl LocalSystem {
             ));
             sandboxes.auth0 = Some(Running { url, settings });
             Some(sandbox)
-        };
-        let bloomreach = if functions::external_bloomreach(&options.env) {
-            None
         } else {
-            let listener = bind(host, ports.bloomreach, "Bloomreach sandbox").await?;
+            None
+        };
+        let bloomreach = if let Some(listener) = bloomreach_listener {
             let url = url_of(&listener)?;
             let settings = BloomreachSettings {
                 project_token: "local-project".into(),
@@ -426,11 +441,10 @@ impl LocalSystem {
             ));
             sandboxes.bloomreach = Some(Running { url, settings });
             Some(sandbox)
-        };
-        let hybris = if functions::external_hybris(&options.env) {
-            None
         } else {
-            let listener = bind(host, ports.hybris, "Hybris sandbox").await?;
+            None
+        };
+        let hybris = if let Some(listener) = hybris_listener {
             let url = url_of(&listener)?;
             let settings = HybrisSettings {
                 client_id: "local-hybris-client".into(),
@@ -450,6 +464,8 @@ impl LocalSystem {
                 settings: sandbox.settings().clone(),
             });
             Some(sandbox)
+        } else {
+            None
         };
 
         let router = EventRouter::new(&topology, &[EMAIL_BUS, AUTH0_PARTNER_BUS])?;
@@ -465,6 +481,7 @@ impl LocalSystem {
             router,
             tracker: tracker.clone(),
             pools: Pools::default(),
+            tables: crate::dynamodb::Tables::default(),
             env,
         });
         if let Some(sandbox) = &auth0 {
@@ -487,10 +504,7 @@ impl LocalSystem {
             None,
             stop_rx.clone(),
         ));
-        let api = if shared.topology.api_routes.is_empty() {
-            None
-        } else {
-            let listener = bind(host, ports.api, "API Gateway").await?;
+        let api = if let Some(listener) = api_listener {
             let url = url_of(&listener)?;
             servers.push(serve(
                 listener,
@@ -500,6 +514,8 @@ impl LocalSystem {
                 stop_rx.clone(),
             ));
             Some(url)
+        } else {
+            None
         };
         let endpoints = Endpoints {
             hops: format!("{eventbridge_url}/_local/hops"),
@@ -544,6 +560,11 @@ impl LocalSystem {
 
     pub fn hybris(&self) -> Option<&HybrisSandbox> {
         self.hybris.as_ref()
+    }
+
+    /// The DynamoDB-compatible tables on the AWS endpoint.
+    pub fn tables(&self) -> &crate::dynamodb::Tables {
+        &self.shared.tables
     }
 
     pub fn hops(&self) -> &Hops {
@@ -633,11 +654,27 @@ async fn put_events(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    // One AWS endpoint for every service the functions call, told apart by the target.
+    if let Some(op) = target.strip_prefix(crate::dynamodb::TARGET_PREFIX) {
+        let (status, body) = match shared.tables.call(op, &body) {
+            Ok(body) => (StatusCode::OK, body),
+            Err(refused) => (
+                StatusCode::from_u16(refused.status).unwrap_or(StatusCode::BAD_REQUEST),
+                refused.body(),
+            ),
+        };
+        return (
+            status,
+            [(header::CONTENT_TYPE, crate::dynamodb::CONTENT_TYPE)],
+            Json(body),
+        )
+            .into_response();
+    }
     if target != "AWSEvents.PutEvents" {
         return amz_error(
             StatusCode::BAD_REQUEST,
             "UnknownOperationException",
-            "The local EventBridge endpoint supports PutEvents only",
+            "The local AWS endpoint supports EventBridge PutEvents and the DynamoDB item operations only",
         );
     }
     let origin = caller.and_then(|c| shared.tracker.current(&c.0.0));
