@@ -26,12 +26,14 @@ pub mod hops;
 pub mod outbox;
 pub mod sandbox;
 pub mod send;
+pub mod shared;
 pub mod system;
 pub mod topology;
 pub mod tracker;
 pub mod util;
 
-pub use system::{DixaSecrets, Endpoints, LocalSystem, Options, Ports};
+pub use api::DixaSecrets;
+pub use system::{Endpoints, LocalSystem, Options, Ports};
 
 use std::path::{Path, PathBuf};
 
