@@ -30,8 +30,9 @@
 //! | `DEDUPE_TABLE_NAME` | no | unset (no dedupe) | DynamoDB table (key `dedupe_key`, TTL `expires_at`) that makes each `dedupe_key` send at most once |
 //! | `DEDUPE_KEEP_HOURS` | no | `168` | How long a sent email's record blocks a resend of the same `dedupe_key` (covers EventBridge/Lambda retries and Auth0 stream replays) |
 //!
-//! Blank values count as unset. Retries also stop when the next attempt could not finish
-//! before the invocation's deadline (less a 500 ms margin).
+//! Blank values count as unset. Every call, the first included, is also cut at the
+//! invocation's deadline less a 500 ms margin, and retries stop when the next attempt could
+//! not finish before it.
 
 use auth0_events::EmailKind;
 use lambda_support::{

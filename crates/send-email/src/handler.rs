@@ -2,7 +2,7 @@
 //! and report a classified outcome.
 
 use crate::{
-    bloomreach::{self, BuildError, Email, EmailContent, Recipient, SendError},
+    bloomreach::{self, BuildError, Email, EmailContent, Recipient, SendError, TransientCause},
     config::{Config, MessageConfig},
     dedupe::{Claim, Dedupe, DedupeError},
 };
@@ -234,8 +234,28 @@ impl Handler {
         let email = compose(&self.message, detail)?;
         let mut attempt = 0;
         loop {
+            // Every call, the first included, ends before the deadline: an answer that comes
+            // after Lambda has given up would be retried and send the email twice.
+            let budget = deadline.remaining();
+            if budget.is_zero() {
+                return Err(HandlerError::Send {
+                    kind: detail.kind.as_str(),
+                    log_id: detail.log_id.clone(),
+                    attempts: attempt,
+                    deadline_reached: true,
+                    source: SendError::Transient {
+                        cause: TransientCause::Timeout,
+                        retry_after: None,
+                    },
+                });
+            }
+            let cut_short = budget < self.client.timeout();
             attempt += 1;
-            let err = match self.client.send(&email).await {
+            let result = self
+                .client
+                .send_within(&email, budget.min(self.client.timeout()))
+                .await;
+            let err = match result {
                 Ok(()) => return Ok(attempt),
                 Err(e) => e,
             };
@@ -249,6 +269,9 @@ impl Handler {
             let SendError::Transient { cause, retry_after } = err else {
                 return Err(give_up(false));
             };
+            if cut_short && cause == TransientCause::Timeout {
+                return Err(give_up(true));
+            }
             if attempt >= self.backoff.max_attempts {
                 return Err(give_up(false));
             }

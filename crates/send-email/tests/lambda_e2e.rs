@@ -259,3 +259,48 @@ async fn credentials_come_from_secrets_manager_on_moto() {
     assert!(!output.contains("sm-api-secret"), "{output}");
     assert_no_email_addresses(&output);
 }
+
+/// With 1.5 s left and Bloomreach answering only after 2 s, the first call is cut at the
+/// deadline less the margin: the function answers (an error Lambda retries) while the
+/// invocation is still alive, instead of "sent" after Lambda has given up on it.
+#[tokio::test]
+async fn the_first_call_fits_the_invocation_deadline() {
+    let bloomreach = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(PATH))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
+        .mount(&bloomreach)
+        .await;
+    let mut pairs = with_env_credentials(env(&bloomreach));
+    // The client's own timeout is longer than the time left: only the deadline can cut it.
+    pairs.retain(|(k, _)| *k != "BLOOMREACH_TIMEOUT_MS");
+    pairs.push(("BLOOMREACH_TIMEOUT_MS", "5000".into()));
+    let mut lambda = LambdaProcess::spawn(BIN, "send-email", &pairs).await;
+
+    let started = std::time::Instant::now();
+    let outcome = lambda
+        .invoke(
+            event(EmailKind::AccountBlocked, SENT_TO, "900004"),
+            Duration::from_millis(1_500),
+        )
+        .await;
+    let elapsed = started.elapsed();
+    let Outcome::Error {
+        error_type,
+        error_message,
+    } = &outcome
+    else {
+        panic!("expected an error, got {outcome:?}\n{}", lambda.output());
+    };
+    assert_eq!(error_type, "TransientSendFailure");
+    assert!(
+        error_message.contains("deadline reached"),
+        "{error_message}"
+    );
+    // Deadline 1.5 s, margin 0.5 s: the answer comes at about 1.0 s.
+    assert!(
+        elapsed < Duration::from_millis(1_400),
+        "answered after {elapsed:?}"
+    );
+    assert_no_email_addresses(&lambda.output());
+}
