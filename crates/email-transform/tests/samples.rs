@@ -277,7 +277,7 @@ fn redelivery_gives_the_same_dedupe_keys() {
         )
         .emails
         .into_iter()
-        .map(|e| e.dedupe_key)
+        .map(|e| e.dedupe_key.to_string())
         .collect()
     };
     assert_eq!(keys(first), keys(again));

@@ -2,7 +2,7 @@
 //! Bloomreach and, for credentials, Secrets Manager on moto.
 
 use auth0_events::{
-    EmailAddress, LogType,
+    EmailAddress, LogId, LogType,
     send_email::{EmailKind, SendEmailDetail, TemplateParams},
 };
 use base64::Engine;
@@ -68,7 +68,7 @@ fn event(kind: EmailKind, to: &str, log_id: &str) -> Value {
             occurred_at: Some("2026-11-20T10:00:00.000Z".into()),
             new_email_masked: None,
         },
-        log_id,
+        &LogId::parse(log_id).unwrap(),
         LogType::LimitWc,
     );
     json!({
