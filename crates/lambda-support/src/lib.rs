@@ -86,9 +86,20 @@ const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMER
     .remove(b'_')
     .remove(b'~');
 
-/// `s` percent-encoded for use as one path segment or one query value.
+/// `s` percent-encoded for use as one query value (or, when it cannot be a dot segment, one
+/// path segment: see [`encode_path_segment`]).
 pub fn encode_component(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
+}
+
+/// `s` percent-encoded as one path segment, or `None` when no encoding keeps it one: empty,
+/// `.` and `..` address another resource (`/api/v2/users/..` is `/api/v2/`), and `%2E%2E`
+/// does not help, since URL parsers (WHATWG, the `url` crate under reqwest) read it as `..` too.
+pub fn encode_path_segment(s: &str) -> Option<String> {
+    match s {
+        "" | "." | ".." => None,
+        _ => Some(encode_component(s)),
+    }
 }
 
 #[cfg(test)]
@@ -101,5 +112,17 @@ mod tests {
         );
         assert_eq!(super::encode_component("auth0|a/b c"), "auth0%7Ca%2Fb%20c");
         assert_eq!(super::encode_component("A-z_0.9~"), "A-z_0.9~");
+    }
+
+    #[test]
+    fn dot_segments_are_refused_as_path_segments() {
+        for bad in ["", ".", ".."] {
+            assert_eq!(super::encode_path_segment(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            super::encode_path_segment("auth0|a.b").as_deref(),
+            Some("auth0%7Ca.b")
+        );
+        assert_eq!(super::encode_path_segment("...").as_deref(), Some("..."));
     }
 }
