@@ -2,9 +2,11 @@
 //!
 //! - [`init_tracing`]: JSON log lines with a `level` key (what Lambda's log-level filter reads).
 //! - [`Env`]: typed configuration read once at start-up; every error names the variable.
+//! - [`event`]: the event loop of the EventBridge functions (raw JSON first, `MalformedEvent`).
 //! - [`secrets`]: credentials from AWS Secrets Manager when an ARN is configured, else from env.
 
 pub mod config;
+pub mod event;
 pub mod retry;
 pub mod secrets;
 pub mod token_cache;

@@ -1,7 +1,5 @@
-use lambda_runtime::{LambdaEvent, service_fn};
 use lambda_support::{Env, LazyAws};
 use send_email::{Config, Handler, dedupe::Dedupe};
-use serde_json::Value;
 
 // One thread: a small Lambda has at most one vCPU and handles one event at a time.
 #[tokio::main(flavor = "current_thread")]
@@ -25,8 +23,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         handler = handler.with_dedupe(Dedupe::new(client, table, keep));
     }
     let handler = &handler;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler.handle(event).await
-    }))
-    .await
+    lambda_support::event::run(move |event| async move { handler.handle(event).await }).await
 }

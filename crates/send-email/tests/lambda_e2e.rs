@@ -304,3 +304,42 @@ async fn the_first_call_fits_the_invocation_deadline() {
     );
     assert_no_email_addresses(&lambda.output());
 }
+
+/// JSON that Lambda accepts but no `serde_json::Value` can hold (nested deeper than 128
+/// levels, a lone surrogate escape): refused as `MalformedEvent` by the function itself, not
+/// as the runtime's own `DeserializeError`, and nothing is sent.
+#[tokio::test]
+async fn unreadable_json_is_a_malformed_event() {
+    let bloomreach = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&bloomreach)
+        .await;
+    let mut lambda =
+        LambdaProcess::spawn(BIN, "send-email", &with_env_credentials(env(&bloomreach))).await;
+    let deep = format!(
+        r#"{{"detail-type":"SendEmail","detail":{}{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let surrogate = event(EmailKind::AccountBlocked, SENT_TO, "900005")
+        .to_string()
+        .replace(r#""source":"#, r#""x":"\ud800","source":"#);
+    assert!(surrogate.contains(r"\ud800"));
+    for body in [deep, surrogate] {
+        let outcome = lambda.invoke_raw(body, INVOKE_TIMEOUT).await;
+        let Outcome::Error {
+            error_type,
+            error_message,
+        } = &outcome
+        else {
+            panic!("expected an error, got {outcome:?}");
+        };
+        assert_eq!(error_type, "MalformedEvent", "{error_message}");
+        assert_no_email_addresses(error_message);
+    }
+    let output = lambda.output();
+    assert!(output.contains("MalformedEvent"), "{output}");
+    assert_no_email_addresses(&output);
+}
