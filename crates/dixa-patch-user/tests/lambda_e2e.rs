@@ -378,3 +378,51 @@ async fn audit_lines_survive_log_level_error() {
     );
     logs::assert_no_email_addresses(&output);
 }
+
+/// Envelopes `lambda_http` panics on while converting (the invocation would fail and API
+/// Gateway answer 502 with a non-JSON body): each gets a 400 JSON answer from the real binary.
+#[tokio::test]
+async fn unconvertible_envelopes_get_a_json_400() {
+    let auth0 = MockServer::start().await;
+    let mut patch_user = LambdaProcess::spawn(BIN, "dixa-patch-user", &env(&auth0)).await;
+    let base = || click(USER_ENCODED, "block", "t", None);
+    let long = "a".repeat(70_000);
+    let mut cases = vec![];
+    let mut e = base();
+    e["body"] = json!("not base64!");
+    e["isBase64Encoded"] = json!(true);
+    cases.push(("invalid base64 body", e));
+    let mut e = base();
+    e["multiValueQueryStringParameters"] = json!({"x": []});
+    cases.push(("empty multi-value query list", e));
+    let mut e = base();
+    e["headers"]["Host"] = json!("bad host");
+    e["multiValueHeaders"]["Host"] = json!(["bad host"]);
+    cases.push(("unparsable Host", e));
+    let mut e = base();
+    e["headers"]["X-Forwarded-Proto"] = json!("not a scheme");
+    e["multiValueHeaders"]["X-Forwarded-Proto"] = json!(["not a scheme"]);
+    cases.push(("unparsable X-Forwarded-Proto", e));
+    let mut e = base();
+    e["queryStringParameters"] = json!({"q": long});
+    e["multiValueQueryStringParameters"] = json!({"q": [long]});
+    cases.push(("query over 64 KB", e));
+
+    for (what, event) in cases {
+        let (status, headers, response) = call(&mut patch_user, event).await;
+        assert_eq!(status, 400, "{what}: {response}");
+        assert_eq!(headers["content-type"], "application/json", "{what}");
+        assert_eq!(body(&response)["error"]["code"], "bad_request", "{what}");
+    }
+    // The container lives on and answers the next request normally.
+    let (status, _, _) = call(&mut patch_user, sample("action_expired_token.json")).await;
+    assert_eq!(status, 403);
+    let output = patch_user.output();
+    assert!(!output.contains("panicked"), "{output}");
+    assert_eq!(
+        output.matches("request refused before routing").count(),
+        5,
+        "{output}"
+    );
+    logs::assert_no_email_addresses(&output);
+}
