@@ -161,6 +161,47 @@ impl Handler {
                 }
             }
         }
+        let window = self
+            .dedupe
+            .as_ref()
+            .and_then(|d| Some((d, d.window_key(detail.kind, &detail.recipient)?)));
+        if let Some((dedupe, window_key)) = &window {
+            let claimed = dedupe.claim_window(window_key).await;
+            let skip = match claimed {
+                Ok(acquired) => !acquired,
+                Err(source) => {
+                    let e = HandlerError::Dedupe {
+                        log_id: detail.log_id.clone(),
+                        source,
+                    };
+                    tracing::error!(kind, log_id, error = %e, "dedupe store failed");
+                    if let Err(e) = dedupe.release(key).await {
+                        tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "could not update the dedupe record");
+                    }
+                    return Err(e);
+                }
+            };
+            if skip {
+                // Handled: a redelivery of this event is a duplicate, not a new chance to send.
+                if let Err(e) = dedupe.complete(key).await {
+                    tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "could not update the dedupe record");
+                }
+                tracing::info!(
+                    kind,
+                    log_id,
+                    dedupe_key = key,
+                    reason = "repeat_within_window",
+                    "this kind of email went to this recipient within the window; not sending"
+                );
+                return Ok(json!({
+                    "status": "skipped",
+                    "reason": "repeat_within_window",
+                    "kind": kind,
+                    "log_id": log_id,
+                    "dedupe_key": key,
+                }));
+            }
+        }
         let result = self.send(&detail, deadline).await;
         if let Some(dedupe) = &self.dedupe {
             // Failures here are logged only: the email's own outcome is what the caller needs.
@@ -170,6 +211,11 @@ impl Handler {
             };
             if let Err(e) = recorded {
                 tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "could not update the dedupe record");
+            }
+        }
+        if let (Some((dedupe, window_key)), Err(_)) = (&window, &result) {
+            if let Err(e) = dedupe.release_window(window_key).await {
+                tracing::warn!(kind, log_id, error = %e, "could not release the block window");
             }
         }
         match &result {

@@ -15,12 +15,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let dedupe = config
         .dedupe_table
         .clone()
-        .map(|table| (table, config.dedupe_keep));
+        .map(|table| (table, config.dedupe_keep, config.block_window));
     let mut handler = Handler::new(config)
         .inspect_err(|e| tracing::error!(error = %e, "send-email cannot start"))?;
-    if let Some((table, keep)) = dedupe {
+    if let Some((table, keep, window)) = dedupe {
         let client = aws_sdk_dynamodb::Client::new(&aws.config().await);
-        handler = handler.with_dedupe(Dedupe::new(client, table, keep));
+        handler = handler.with_dedupe(Dedupe::new(client, table, keep).with_block_window(window));
     }
     let handler = &handler;
     lambda_support::event::run(move |event| async move { handler.handle(event).await }).await
