@@ -213,10 +213,10 @@ impl Handler {
                 tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "could not update the dedupe record");
             }
         }
-        if let (Some((dedupe, window_key)), Err(_)) = (&window, &result) {
-            if let Err(e) = dedupe.release_window(window_key).await {
-                tracing::warn!(kind, log_id, error = %e, "could not release the block window");
-            }
+        if let (Some((dedupe, window_key)), Err(_)) = (&window, &result)
+            && let Err(e) = dedupe.release_window(window_key).await
+        {
+            tracing::warn!(kind, log_id, error = %e, "could not release the block window");
         }
         match &result {
             Ok(attempts) => tracing::info!(
