@@ -52,6 +52,8 @@ const PASSED_THROUGH: &[&str] = &[
     "SEND_",
     "PUBLISH_",
     "SCE_OLD_EMAIL_FIELD",
+    "DIXA_ACTION_TOKEN_TTL_S",
+    "DIXA_SHOW_LAST_IP",
     "RESET_PASSWORD_URL",
     "SUPPORT_URL",
     "DIXA_SHOW_LAST_IP",

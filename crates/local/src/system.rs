@@ -117,15 +117,23 @@ pub struct DixaSecrets {
     pub lookup_secret: String,
     pub action_token_key: String,
     pub allowed_origin: String,
+    /// The API's own origin, also allowed: the card preview's same-origin mode.
+    #[serde(default)]
+    pub preview_origin: Option<String>,
+    /// `DIXA_ALLOW_NULL_ORIGIN`: on locally, so the preview's sandboxed iframe works.
+    #[serde(default)]
+    pub allow_null_origin: bool,
 }
 
 impl DixaSecrets {
-    fn generate() -> Self {
+    fn generate(api_url: Option<&str>) -> Self {
         Self {
             lookup_header: "x-dixa-card-secret".into(),
             lookup_secret: crate::util::random_hex(32),
             action_token_key: crate::util::random_hex(32),
             allowed_origin: "https://local.dixa.example".into(),
+            preview_origin: api_url.map(str::to_owned),
+            allow_null_origin: true,
         }
     }
 }
@@ -453,7 +461,15 @@ impl LocalSystem {
         };
 
         let router = EventRouter::new(&topology, &[EMAIL_BUS, AUTH0_PARTNER_BUS])?;
-        let dixa = DixaSecrets::generate();
+        // Bound before the functions' settings: its origin is one the card may call from.
+        let api_listener = if topology.api_routes.is_empty() {
+            None
+        } else {
+            let listener = bind(host, ports.api, "API Gateway").await?;
+            let url = url_of(&listener)?;
+            Some((listener, url))
+        };
+        let dixa = DixaSecrets::generate(api_listener.as_ref().map(|(_, url)| url.as_str()));
         let env = FunctionEnv {
             eventbridge_url: eventbridge_url.clone(),
             sandboxes: sandboxes.clone(),
@@ -487,19 +503,25 @@ impl LocalSystem {
             None,
             stop_rx.clone(),
         ));
-        let api = if shared.topology.api_routes.is_empty() {
-            None
-        } else {
-            let listener = bind(host, ports.api, "API Gateway").await?;
-            let url = url_of(&listener)?;
-            servers.push(serve(
-                listener,
-                crate::api::router(Arc::clone(&shared)),
-                tracker.clone(),
-                None,
-                stop_rx.clone(),
-            ));
-            Some(url)
+        let api = match api_listener {
+            None => None,
+            Some((listener, url)) => {
+                let preview = crate::dixa_card::Preview {
+                    api: url.clone(),
+                    lookup_header: dixa.lookup_header.clone(),
+                    lookup_secret: dixa.lookup_secret.clone(),
+                    card: crate::dixa_card::card_path(),
+                    http: reqwest::Client::new(),
+                };
+                servers.push(serve(
+                    listener,
+                    crate::api::router(Arc::clone(&shared), preview),
+                    tracker.clone(),
+                    None,
+                    stop_rx.clone(),
+                ));
+                Some(url)
+            }
         };
         let endpoints = Endpoints {
             hops: format!("{eventbridge_url}/_local/hops"),
