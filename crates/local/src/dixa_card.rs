@@ -38,11 +38,6 @@ pub const API_URL_LINE: &str = r#"{% assign api_url = "https://DixaApiUrl.invali
 /// The card's line binding the look-up response; the name after `=` is Dixa's variable.
 const RESPONSE_LINE_START: &str = "{% assign card = ";
 
-/// The card file in this workspace.
-pub fn card_path() -> PathBuf {
-    crate::workspace_root().join(CARD_FILE)
-}
-
 /// The Liquid variable the card reads the look-up response from (`data` as committed).
 pub fn response_variable(template: &str) -> Result<&str, String> {
     let start = template

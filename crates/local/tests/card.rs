@@ -3,7 +3,7 @@
 
 mod common;
 
-use local::dixa_card::{API_URL_LINE, CARD_FILE, card_path, render, response_variable};
+use local::dixa_card::{API_URL_LINE, CARD_FILE, render, response_variable};
 use serde_json::{Value, json};
 // See tests/dixa.rs: every test of a binary installs a capture.
 use test_support::logs::logs;
@@ -11,7 +11,7 @@ use test_support::logs::logs;
 const API: &str = "http://127.0.0.1:8751";
 
 fn card() -> String {
-    std::fs::read_to_string(card_path()).expect("dixa/card.liquid")
+    std::fs::read_to_string(common::workspace().join(CARD_FILE)).expect("dixa/card.liquid")
 }
 
 async fn lookup(system: &local::LocalSystem, email: &str) -> Value {
