@@ -375,3 +375,55 @@ async fn an_expired_card_says_reopen_the_conversation() {
     browser.close().await;
     system.shutdown().await;
 }
+
+#[tokio::test]
+async fn unblock_then_send_a_password_reset() {
+    let _logs = logs();
+    let system = common::start().await;
+    let browser = Browser::start(SIDEBAR, 800).await.unwrap();
+    let c = browser.client();
+    let blocked = "auth0|6650f1c2a3b4c5d6e7f80917";
+    assert_eq!(
+        user_by_id(&auth0_state(&system).await, blocked)["blocked"],
+        true
+    );
+
+    open_card(
+        c,
+        &preview_url(&system, "blocked.by.admin@example.com", "null"),
+    )
+    .await;
+    wait_for_text(c, "[data-badge=\"blocked\"]", "Blocked by an admin").await;
+    assert_eq!(
+        button_texts(c).await,
+        ["Unblock", "Send password reset email", "Change email"]
+    );
+    button(c, "Unblock").await.click().await.unwrap();
+    button(c, "Yes, unblock").await.click().await.unwrap();
+    wait_for_text(c, ".a0-result", "Unblocked: the customer can sign in again").await;
+    assert!(
+        c.find(Locator::Css("[data-badge=\"blocked\"]"))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        user_by_id(&auth0_state(&system).await, blocked)["blocked"],
+        false
+    );
+
+    button(c, "Send password reset email")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let ask = wait_for_text(c, ".a0-confirm", "Send a password reset email to").await;
+    assert!(ask.contains("blocked.by.admin@example.com"), "{ask}");
+    button(c, "Yes, send it").await.click().await.unwrap();
+    wait_for_text(c, ".a0-result", "Password reset email sent").await;
+    browser.screenshot("dixa-card-reset-sent").await.unwrap();
+    let resets = auth0_state(&system).await["password_resets"].clone();
+    assert_eq!(resets.as_array().unwrap().len(), 1, "{resets}");
+    assert_eq!(resets[0]["user_id"], blocked);
+    browser.close().await;
+    system.shutdown().await;
+}
