@@ -8,7 +8,8 @@
 //! | `DIXA_ACTION_TOKEN_KEY` / JSON `action_token_key` | yes | HMAC-SHA256 key that signs action tokens |
 //! | `DIXA_ACTION_TOKEN_KEY_PREVIOUS` / JSON `action_token_key_previous` | no | the key before the last rotation, still verifies |
 //! | `DIXA_LOOKUP_HEADER` | no (`x-dixa-card-secret`) | header name of the look-up secret |
-//! | `DIXA_ALLOWED_ORIGINS` | yes | comma-separated exact origins for CORS, e.g. `https://shop.dixa.com` (see [`crate::cors`]) |
+//! | `DIXA_ALLOWED_ORIGINS` | yes | comma-separated exact origins for CORS, e.g. `https://shop.dixa.com` (see [`crate::cors`]); `null` is refused here |
+//! | `DIXA_ALLOW_NULL_ORIGIN` | no (`false`) | `true`: also admit `Origin: null`, what a sandboxed iframe without `allow-same-origin` sends (see [`crate::cors`]: the action token stays the authority) |
 //! | `DIXA_ACTION_TOKEN_TTL_S` | no (300) | action token lifetime in seconds, 30 to 900 |
 //!
 //! Secrets and keys must be at least [`MIN_SECRET_BYTES`] bytes (e.g. `openssl rand -base64 48`),
@@ -20,7 +21,7 @@
 //! be absent or empty). Required keys are read through
 //! [`lambda_support::secrets::load`]'s rules; the secret is fetched once.
 
-use crate::cors::Cors;
+use crate::cors::{Cors, InvalidOrigin};
 use crate::lookup::{DEFAULT_LOOKUP_HEADER, LookupGuard};
 use crate::token::ActionTokens;
 use aws_sdk_secretsmanager::Client;
@@ -40,6 +41,7 @@ pub const SECRET_ARN_VAR: &str = "DIXA_SECRET_ARN";
 pub const LOOKUP_HEADER_VAR: &str = "DIXA_LOOKUP_HEADER";
 pub const ALLOWED_ORIGINS_VAR: &str = "DIXA_ALLOWED_ORIGINS";
 pub const TOKEN_TTL_VAR: &str = "DIXA_ACTION_TOKEN_TTL_S";
+pub const ALLOW_NULL_ORIGIN_VAR: &str = "DIXA_ALLOW_NULL_ORIGIN";
 
 const LOOKUP_SECRET: Field = Field {
     json_key: "lookup_secret",
@@ -110,9 +112,21 @@ impl AccessConfig {
         let cors = Cors::from_list(&env.required(ALLOWED_ORIGINS_VAR)?).map_err(|e| {
             ConfigError::Invalid {
                 name: ALLOWED_ORIGINS_VAR.to_owned(),
-                expected: format!("comma-separated exact origins ({e})"),
+                expected: match e {
+                    InvalidOrigin::Null { .. } => {
+                        format!("exact origins; for `null` set {ALLOW_NULL_ORIGIN_VAR}=true")
+                    }
+                    InvalidOrigin::NotAnOrigin { .. } => {
+                        format!("comma-separated exact origins ({e})")
+                    }
+                },
             }
         })?;
+        let cors = if env.parse_or(ALLOW_NULL_ORIGIN_VAR, false, "true or false")? {
+            cors.allow_null_origin()
+        } else {
+            cors
+        };
         let ttl_s = env.parse_or(
             TOKEN_TTL_VAR,
             DEFAULT_TOKEN_TTL_S,
@@ -259,6 +273,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn null_origin_is_a_separate_opt_in_never_the_default() {
+        let null = HeaderValue::from_static("null");
+        let config = from_env(&with(&[])).await.unwrap();
+        assert!(!config.cors.is_allowed(Some(&null)));
+        let config = from_env(&with(&[("DIXA_ALLOW_NULL_ORIGIN", "false")]))
+            .await
+            .unwrap();
+        assert!(!config.cors.is_allowed(Some(&null)));
+        let config = from_env(&with(&[("DIXA_ALLOW_NULL_ORIGIN", "true")]))
+            .await
+            .unwrap();
+        assert!(config.cors.is_allowed(Some(&null)));
+        assert!(
+            config
+                .cors
+                .is_allowed(Some(&HeaderValue::from_static("https://shop.dixa.com")))
+        );
+        // In the list, `null` is refused with a pointer to the opt-in.
+        let err = from_env(&with(&[("DIXA_ALLOWED_ORIGINS", "null")]))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("DIXA_ALLOW_NULL_ORIGIN"), "{err}");
+    }
+
+    #[tokio::test]
     async fn reads_optional_rotation_values_and_overrides() {
         let env = with(&[
             ("DIXA_LOOKUP_SECRET_PREVIOUS", LOOKUP_OLD),
@@ -337,6 +376,9 @@ mod tests {
             ("DIXA_ACTION_TOKEN_TTL_S", "5m"),
             ("DIXA_ALLOWED_ORIGINS", "*"),
             ("DIXA_ALLOWED_ORIGINS", "https://shop.dixa.com/"),
+            ("DIXA_ALLOWED_ORIGINS", "https://shop.dixa.com,null"),
+            ("DIXA_ALLOW_NULL_ORIGIN", "yes"),
+            ("DIXA_ALLOW_NULL_ORIGIN", "1"),
             ("DIXA_LOOKUP_HEADER", "bad header"),
             // The same value for the look-up secret and the token key.
             ("DIXA_ACTION_TOKEN_KEY", LOOKUP),

@@ -15,12 +15,20 @@
 //! action token in `Authorization`. CORS keeps other web pages from reading our responses in
 //! a browser; it is not what authorises an action (a non-browser client ignores it).
 //!
-//! Origins in the setting are `https://host[:port]` (lower-cased when read), `http://` only
-//! for `localhost` / `127.0.0.1` (local runs), or the literal `null`. Dixa renders cards in a
-//! sandboxed iframe; if that sandbox lacks `allow-same-origin`, the browser sends
-//! `Origin: null` and only listing `null` lets the card read responses. Check the `Origin` the
-//! card actually sends (browser dev tools) before listing `null`: every sandboxed or `data:`
-//! page shares that origin, so it then protects nothing beyond the token.
+//! Origins in the setting are `https://host[:port]` (lower-cased when read), or `http://` only
+//! for `localhost` / `127.0.0.1` (local runs).
+//!
+//! # `Origin: null`
+//! Dixa renders cards in a sandboxed iframe; if that sandbox lacks `allow-same-origin`, the
+//! browser sends `Origin: null` and only allowing `null` lets the card read responses. That is
+//! a separate, explicit opt-in ([`Cors::allow_null_origin`], `DIXA_ALLOW_NULL_ORIGIN=true`),
+//! never the default, and `null` is refused inside the origin list so it cannot slip in by a
+//! copy-paste. Every sandboxed, `data:` or `file:` page shares that origin, so allowing it
+//! means CORS no longer tells pages apart; what it then costs is small because CORS is not the
+//! security boundary here: an action needs the bearer action token (signed, minutes long, one
+//! account, its listed actions), which only the card holds, and no cookie or ambient
+//! credential is ever accepted. Check the `Origin` the card actually sends (browser dev tools)
+//! before opting in.
 
 use crate::error::ApiError;
 use lambda_http::{
@@ -32,17 +40,24 @@ const ALLOW_METHODS: &str = "GET, POST, OPTIONS";
 const ALLOW_HEADERS: &str = "content-type, authorization";
 const MAX_AGE_S: &str = "600";
 
-/// The allow-list of exact origins.
+/// The browser origin a sandboxed iframe without `allow-same-origin` sends.
+const NULL_ORIGIN: &str = "null";
+
+/// The allow-list of exact origins, plus `null` only when opted in.
 #[derive(Debug, Clone)]
 pub struct Cors {
     allowed: Vec<HeaderValue>,
+    null_allowed: bool,
 }
 
 /// An entry of the origin list that is not an exact origin; `index` counts from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("entry {index} is not an origin like https://host[:port]")]
-pub struct InvalidOrigin {
-    pub index: usize,
+pub enum InvalidOrigin {
+    #[error("entry {index} is not an origin like https://host[:port]")]
+    NotAnOrigin { index: usize },
+    /// `null` belongs in its own opt-in setting, not the list.
+    #[error("entry {index} is `null`: allow it with the separate opt-in, not in the list")]
+    Null { index: usize },
 }
 
 impl Cors {
@@ -51,19 +66,41 @@ impl Cors {
     pub fn from_list(list: &str) -> Result<Self, InvalidOrigin> {
         let mut allowed = Vec::new();
         for (i, entry) in list.split(',').enumerate() {
+            let index = i + 1;
             let entry = entry.trim().to_ascii_lowercase();
+            if entry == NULL_ORIGIN {
+                return Err(InvalidOrigin::Null { index });
+            }
             let value = valid_origin(&entry)
                 .then(|| HeaderValue::from_str(&entry).ok())
                 .flatten()
-                .ok_or(InvalidOrigin { index: i + 1 })?;
+                .ok_or(InvalidOrigin::NotAnOrigin { index })?;
             allowed.push(value);
         }
-        Ok(Self { allowed })
+        Ok(Self {
+            allowed,
+            null_allowed: false,
+        })
     }
 
-    /// Is this request `Origin` on the list?
+    /// Also admits `Origin: null` (see the module docs): the explicit opt-in.
+    #[must_use]
+    pub fn allow_null_origin(mut self) -> Self {
+        self.null_allowed = true;
+        self
+    }
+
+    /// Whether `Origin: null` is admitted.
+    pub fn null_origin_allowed(&self) -> bool {
+        self.null_allowed
+    }
+
+    /// Is this request `Origin` on the list (or `null` with the opt-in)?
     pub fn is_allowed(&self, request_origin: Option<&HeaderValue>) -> bool {
-        request_origin.is_some_and(|origin| self.allowed.iter().any(|a| a == origin))
+        request_origin.is_some_and(|origin| {
+            self.allowed.iter().any(|a| a == origin)
+                || (self.null_allowed && origin.as_bytes() == NULL_ORIGIN.as_bytes())
+        })
     }
 
     /// The CORS headers for a request from `request_origin`, or `None` when that origin is
@@ -132,12 +169,9 @@ impl Cors {
     }
 }
 
-/// `null`, `https://host[:port]`, or `http://localhost[:port]` / `http://127.0.0.1[:port]`;
-/// no path, query, user info or wildcard. `entry` is already lower-cased.
+/// `https://host[:port]`, or `http://localhost[:port]` / `http://127.0.0.1[:port]`; no path,
+/// query, user info or wildcard. `entry` is already lower-cased.
 fn valid_origin(entry: &str) -> bool {
-    if entry == "null" {
-        return true;
-    }
     let (host_port, local_only) = if let Some(rest) = entry.strip_prefix("https://") {
         (rest, false)
     } else if let Some(rest) = entry.strip_prefix("http://") {
@@ -292,7 +326,6 @@ mod tests {
             "https://a.b:8443,https://c.d",
             "http://localhost:3000",
             "http://127.0.0.1",
-            "null",
         ] {
             assert!(Cors::from_list(good).is_ok(), "{good}");
         }
@@ -311,9 +344,43 @@ mod tests {
         ] {
             assert_eq!(
                 Cors::from_list(bad).unwrap_err(),
-                InvalidOrigin { index },
+                InvalidOrigin::NotAnOrigin { index },
                 "{bad}"
             );
         }
+        // `null` has its own opt-in; in the list it is refused, whatever its case.
+        for (bad, index) in [("null", 1), ("https://a.b, NULL", 2)] {
+            let err = Cors::from_list(bad).unwrap_err();
+            assert_eq!(err, InvalidOrigin::Null { index }, "{bad}");
+            assert!(err.to_string().contains("opt-in"), "{err}");
+        }
+    }
+
+    #[test]
+    fn null_origin_only_with_the_opt_in() {
+        let null = HeaderValue::from_static("null");
+        assert!(!cors().null_origin_allowed());
+        assert!(!cors().is_allowed(Some(&null)));
+        assert!(cors().cors_headers(Some(&null)).is_none());
+        let response = cors().preflight(&preflight_request(Some("null"), "POST"));
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+        let opted_in = cors().allow_null_origin();
+        assert!(opted_in.null_origin_allowed());
+        let h = opted_in.cors_headers(Some(&null)).unwrap();
+        assert_eq!(h["access-control-allow-origin"], "null");
+        assert!(h.get("access-control-allow-credentials").is_none());
+        let response = opted_in.preflight(&preflight_request(Some("null"), "POST"));
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert_eq!(response.headers()["access-control-allow-origin"], "null");
+        // The listed origins still work; others still do not, and neither does a look-alike.
+        assert!(opted_in.is_allowed(Some(&HeaderValue::from_static(DIXA))));
+        for other in ["https://evil.example", "NULL", "null ", "nul"] {
+            assert!(
+                !opted_in.is_allowed(Some(&HeaderValue::from_str(other).unwrap())),
+                "{other}"
+            );
+        }
+        assert!(!opted_in.is_allowed(None));
     }
 }

@@ -12,7 +12,8 @@
 //!   pseudonym and an expiry (default 5 min, at most 15). The button sends it as
 //!   `Authorization: Bearer <token>`; [`ActionTokens::verify`] checks key (current, then
 //!   previous), expiry, user and action. Every refusal is the same public error.
-//! - **CORS** ([`Cors`]): only the configured Dixa origins may read responses in a browser.
+//! - **CORS** ([`Cors`]): only the configured Dixa origins may read responses in a browser
+//!   (`Origin: null`, a sandboxed iframe's, only with its explicit opt-in).
 //! - **Audit** ([`audit()`]): one `target = "audit"` line per look-up and action, with the agent
 //!   as a pseudonym ([`agent_ref`]) and no email address.
 //! - **Errors** ([`ApiError`]): `{"error": {"code", "message"}}` with fixed texts.

@@ -22,7 +22,7 @@
 //!     "brute_force_blocked": true,
 //!     "brute_force_block_count": 1,
 //!     "action_token": "eyJ2Ijox....Qm9x",
-//!     "actions": ["change_email", "send_password_reset", "block", "unblock", "clear_brute_force_blocks"]
+//!     "actions": ["change_email", "send_password_reset", "block", "clear_brute_force_blocks"]
 //!   }]
 //! }
 //! ```
@@ -38,8 +38,8 @@
 //! | `blocked` | the admin block flag |
 //! | `brute_force_blocked` / `brute_force_block_count` | whether `GET /user-blocks/{id}` lists blocks / how many (one per blocked IP) |
 //! | `last_ip` | only with `DIXA_SHOW_LAST_IP=true` (`null` when unknown); absent otherwise |
-//! | `action_token` | [`dixa_access::ActionTokens::mint`] for this `user_id`, all five actions, the conversation and the agent |
-//! | `actions` | the actions the token allows, by wire name |
+//! | `action_token` | [`dixa_access::ActionTokens::mint`] for this `user_id`, exactly `actions`, the conversation and the agent |
+//! | `actions` | the actions that can work on this account ([`applicable_actions`]), by wire name; the token allows these and no other |
 //!
 //! No account: `{"found": false, "count": 0, "accounts": []}`. Every account of the address
 //! (Auth0 has one per connection) is listed, in Auth0's order.
@@ -66,8 +66,43 @@ pub struct TokenContext<'a> {
     pub now: u64,
 }
 
-/// The actions every card token allows.
-pub const CARD_ACTIONS: [Action; 5] = Action::ALL;
+/// The identity provider of Auth0 database (username/password) connections.
+const DATABASE_PROVIDER: &str = "auth0";
+
+/// The actions that can work on this account, in [`Action::ALL`]'s order; the card shows a
+/// button for each and the account's token allows exactly these, so a token for a social
+/// account cannot reset a password.
+///
+/// | action | offered when |
+/// |---|---|
+/// | `change_email` | the primary (first) identity is a database connection: Auth0 refuses it for enterprise accounts and a social login overwrites it |
+/// | `send_password_reset` | the account has an address and a database identity (primary or linked), the same test dixa-patch-user applies |
+/// | `block` / `unblock` | not blocked / blocked by an admin |
+/// | `clear_brute_force_blocks` | `GET /user-blocks/{id}` listed at least one block |
+///
+/// `AUTH0_RESET_CONNECTION` (a dixa-patch-user setting) is not known here: with it set, an
+/// account whose database identity is on another connection still gets the reset button and
+/// then a 409 `not_database_user`.
+pub fn applicable_actions(user: &User, blocks: &UserBlocks) -> Vec<Action> {
+    let primary_database = user
+        .identities
+        .first()
+        .is_some_and(|i| i.provider == DATABASE_PROVIDER);
+    let any_database = user
+        .identities
+        .iter()
+        .any(|i| i.provider == DATABASE_PROVIDER && !i.connection.is_empty());
+    Action::ALL
+        .into_iter()
+        .filter(|action| match action {
+            Action::ChangeEmail => primary_database,
+            Action::SendPasswordReset => any_database && user.email.is_some(),
+            Action::Block => !user.blocked,
+            Action::Unblock => user.blocked,
+            Action::ClearBruteForceBlocks => !blocks.is_empty(),
+        })
+        .collect()
+}
 
 /// One account on the card. No `Debug`: it holds the customer's address and a token.
 #[derive(Serialize, PartialEq, Eq)]
@@ -96,9 +131,10 @@ pub fn account(
     options: CardOptions,
     token: &TokenContext<'_>,
 ) -> CardAccount {
+    let actions = applicable_actions(user, blocks);
     let grant = Grant {
         user_id: user.user_id.clone(),
-        actions: CARD_ACTIONS.to_vec(),
+        actions: actions.clone(),
         conversation_id: token.conversation_id.to_owned(),
         agent: token.agent.clone(),
     };
@@ -115,7 +151,7 @@ pub fn account(
         brute_force_block_count: blocks.blocked_for.len(),
         last_ip: options.show_last_ip.then(|| user.last_ip.clone()),
         action_token: token.tokens.mint(&grant, token.now),
-        actions: CARD_ACTIONS.iter().map(Action::as_str).collect(),
+        actions: actions.iter().map(Action::as_str).collect(),
     }
 }
 
@@ -216,16 +252,21 @@ mod tests {
                 "brute_force_blocked": true,
                 "brute_force_block_count": 1,
                 "action_token": null,
-                "actions": ["change_email", "send_password_reset", "block", "unblock",
+                "actions": ["change_email", "send_password_reset", "block",
                             "clear_brute_force_blocks"]
             })
         );
-        // The token is for this account, every action, this conversation and agent.
+        // The token is for this account, exactly the listed actions, this conversation and
+        // agent: not `unblock` (the account is not blocked).
         let token = token.as_str().unwrap();
         for action in Action::ALL {
-            let claims = tokens
-                .verify(token, "auth0|64f0c0ffee0123456789abcd", action, NOW + 300)
-                .unwrap();
+            let verified =
+                tokens.verify(token, "auth0|64f0c0ffee0123456789abcd", action, NOW + 300);
+            if action == Action::Unblock {
+                assert!(verified.is_err());
+                continue;
+            }
+            let claims = verified.unwrap();
             assert_eq!(claims.csid, "8812345");
             assert_eq!(claims.agent, agent_ref("agent@shop.example"));
         }
@@ -286,10 +327,114 @@ mod tests {
                 "connection": null, "logins_count": 0, "last_login": null,
                 "created_at": null, "blocked": true, "brute_force_blocked": false,
                 "brute_force_block_count": 0, "action_token": null,
-                "actions": ["change_email", "send_password_reset", "block", "unblock",
-                            "clear_brute_force_blocks"]
+                "actions": ["unblock"]
             })
         );
+    }
+
+    fn actions_of(profile: Value, block_count: usize) -> Vec<&'static str> {
+        let blocked_for: Vec<Value> = (0..block_count)
+            .map(|i| json!({"identifier": "x@example.com", "ip": format!("198.51.100.{i}")}))
+            .collect();
+        applicable_actions(
+            &user(profile),
+            &blocks(json!({ "blocked_for": blocked_for })),
+        )
+        .iter()
+        .map(Action::as_str)
+        .collect()
+    }
+
+    fn identity(provider: &str, connection: &str) -> Value {
+        json!({"provider": provider, "connection": connection, "user_id": "1"})
+    }
+
+    #[test]
+    fn only_actions_that_can_work_are_offered() {
+        let database = identity("auth0", "Username-Password-Authentication");
+        let google = identity("google-oauth2", "google-oauth2");
+        let enterprise = identity("waad", "contoso-azure-ad");
+        let with = |identities: Vec<Value>, blocked: bool, email: Option<&str>| {
+            json!({"user_id": "x|1", "identities": identities, "blocked": blocked,
+                   "email": email})
+        };
+        let cases = [
+            // A database account, not blocked, no brute-force blocks.
+            (
+                with(vec![database.clone()], false, Some("a@example.com")),
+                0,
+                vec!["change_email", "send_password_reset", "block"],
+            ),
+            // Blocked by an admin and brute-force blocked.
+            (
+                with(vec![database.clone()], true, Some("a@example.com")),
+                2,
+                vec![
+                    "change_email",
+                    "send_password_reset",
+                    "unblock",
+                    "clear_brute_force_blocks",
+                ],
+            ),
+            // Social and enterprise: no email change, no password to reset.
+            (
+                with(vec![google.clone()], false, Some("a@example.com")),
+                0,
+                vec!["block"],
+            ),
+            (
+                with(vec![enterprise], true, Some("a@example.com")),
+                1,
+                vec!["unblock", "clear_brute_force_blocks"],
+            ),
+            // Social primary with a linked database identity: a reset works (dixa-patch-user
+            // finds the database identity), an email change on the social root does not.
+            (
+                with(vec![google, database.clone()], false, Some("a@example.com")),
+                0,
+                vec!["send_password_reset", "block"],
+            ),
+            // No address: nothing to send a reset link to.
+            (
+                with(vec![database], false, None),
+                0,
+                vec!["change_email", "block"],
+            ),
+        ];
+        for (profile, block_count, want) in cases {
+            assert_eq!(actions_of(profile.clone(), block_count), want, "{profile}");
+        }
+    }
+
+    #[test]
+    fn a_social_account_token_cannot_reset_or_change_the_email() {
+        let google = json!({"user_id": "google-oauth2|1", "email": "a@example.com",
+            "identities": [identity("google-oauth2", "google-oauth2")]});
+        let (card, tokens) = map(
+            &user(google),
+            &UserBlocks::default(),
+            CardOptions::default(),
+        );
+        assert_eq!(card["actions"], json!(["block"]));
+        let token = card["action_token"].as_str().unwrap();
+        assert!(
+            tokens
+                .verify(token, "google-oauth2|1", Action::Block, NOW)
+                .is_ok()
+        );
+        for refused in [
+            Action::ChangeEmail,
+            Action::SendPasswordReset,
+            Action::Unblock,
+            Action::ClearBruteForceBlocks,
+        ] {
+            assert!(
+                tokens
+                    .verify(token, "google-oauth2|1", refused, NOW)
+                    .is_err(),
+                "{refused:?}"
+            );
+        }
     }
 
     #[test]

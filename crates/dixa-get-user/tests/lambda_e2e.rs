@@ -132,7 +132,7 @@ async fn lookups_as_lambda_runs_them() {
             "last_login": "2026-11-20T10:00:00.000Z", "created_at": "2024-01-02T03:04:05.000Z",
             "blocked": false, "brute_force_blocked": true, "brute_force_block_count": 1,
             "action_token": null,
-            "actions": ["change_email", "send_password_reset", "block", "unblock",
+            "actions": ["change_email", "send_password_reset", "block",
                         "clear_brute_force_blocks"]
         }]})
     );

@@ -126,14 +126,6 @@ async fn mount_blocks(server: &MockServer, encoded_id: &str, blocks: Value, expe
         .await;
 }
 
-const ALL_ACTIONS: [&str; 5] = [
-    "change_email",
-    "send_password_reset",
-    "block",
-    "unblock",
-    "clear_brute_force_blocks",
-];
-
 #[tokio::test]
 async fn lookup_sends_the_exact_upstream_requests_and_answers_the_allow_list() {
     let _logs = logs();
@@ -188,14 +180,18 @@ async fn lookup_sends_the_exact_upstream_requests_and_answers_the_allow_list() {
                 "brute_force_blocked": true,
                 "brute_force_block_count": 1,
                 "action_token": null,
-                "actions": ALL_ACTIONS
+                // Not blocked: no `unblock`.
+                "actions": ["change_email", "send_password_reset", "block",
+                            "clear_brute_force_blocks"]
             }]
         })
     );
-    // The token allows every action on this account only, bound to the conversation/agent.
+    // The token allows the listed actions on this account only, bound to the
+    // conversation/agent.
     let token = token.as_str().unwrap();
     let now = dixa_access::now_unix();
-    for action in Action::ALL {
+    assert!(tokens().verify(token, USER, Action::Unblock, now).is_err());
+    for action in Action::ALL.into_iter().filter(|a| *a != Action::Unblock) {
         let claims = tokens().verify(token, USER, action, now).unwrap();
         assert_eq!(claims.csid, "8812345");
         assert_eq!(claims.agent, agent_ref(AGENT));
@@ -276,7 +272,9 @@ async fn several_accounts_each_get_their_blocks_and_their_own_token() {
             "email_verified": true, "connection": "google-oauth2", "logins_count": 3,
             "last_login": null, "created_at": "2025-05-05T05:05:05.000Z", "blocked": true,
             "brute_force_blocked": true, "brute_force_block_count": 2,
-            "action_token": null, "actions": ALL_ACTIONS
+            "action_token": null,
+            // Social: no email change or reset; blocked: unblock, not block.
+            "actions": ["unblock", "clear_brute_force_blocks"]
         })
     );
     let now = dixa_access::now_unix();
@@ -284,9 +282,21 @@ async fn several_accounts_each_get_their_blocks_and_their_own_token() {
     assert!(tokens().verify(t0, USER, Action::Block, now).is_ok());
     assert!(
         tokens()
-            .verify(t1, "google-oauth2|1234567890", Action::Block, now)
+            .verify(t1, "google-oauth2|1234567890", Action::Unblock, now)
             .is_ok()
     );
+    for refused in [
+        Action::SendPasswordReset,
+        Action::ChangeEmail,
+        Action::Block,
+    ] {
+        assert!(
+            tokens()
+                .verify(t1, "google-oauth2|1234567890", refused, now)
+                .is_err(),
+            "{refused:?}"
+        );
+    }
     assert!(
         tokens()
             .verify(t0, "google-oauth2|1234567890", Action::Block, now)

@@ -630,6 +630,12 @@ fn dixa_api_lets_only_dixa_look_up_and_anyone_post_actions() {
             ref_to("DixaAllowedOrigins")
         );
     }
+    // `Origin: null` is the actions' opt-in, off by default.
+    assert_eq!(
+        function(&t, "DixaPatchUserFunction").props()["Environment"]["Variables"]["DIXA_ALLOW_NULL_ORIGIN"],
+        ref_to("DixaAllowNullOrigin")
+    );
+    assert_eq!(t.parameters()["DixaAllowNullOrigin"]["Default"], "false");
 }
 
 #[test]

@@ -34,15 +34,24 @@ pub struct DixaSecrets {
     pub lookup_secret: String,
     pub action_token_key: String,
     pub allowed_origin: String,
+    /// The API's own origin, also allowed: the card preview's same-origin mode.
+    #[serde(default)]
+    pub preview_origin: Option<String>,
+    /// `DIXA_ALLOW_NULL_ORIGIN`: on locally, so the preview's sandboxed iframe works.
+    #[serde(default)]
+    pub allow_null_origin: bool,
 }
 
 impl DixaSecrets {
-    pub(crate) fn generate() -> Self {
+    /// `api_url`: the local API's base URL, whose origin the card preview may call from.
+    pub(crate) fn generate(api_url: Option<&str>) -> Self {
         Self {
             lookup_header: "x-dixa-card-secret".into(),
             lookup_secret: crate::util::random_hex(32),
             action_token_key: crate::util::random_hex(32),
             allowed_origin: "https://local.dixa.example".into(),
+            preview_origin: api_url.map(str::to_owned),
+            allow_null_origin: true,
         }
     }
 }
@@ -55,11 +64,19 @@ const MAX_BODY: usize = 1 << 20;
 
 /// The Dixa functions' local settings: generated secrets, the agent UI origin, the reset app.
 pub fn dixa_env(d: &DixaSecrets) -> Vec<(String, String)> {
+    let origins = match &d.preview_origin {
+        Some(preview) => format!("{},{preview}", d.allowed_origin),
+        None => d.allowed_origin.clone(),
+    };
     [
         ("DIXA_LOOKUP_SECRET", d.lookup_secret.as_str()),
         ("DIXA_ACTION_TOKEN_KEY", d.action_token_key.as_str()),
         ("DIXA_LOOKUP_HEADER", d.lookup_header.as_str()),
-        ("DIXA_ALLOWED_ORIGINS", d.allowed_origin.as_str()),
+        ("DIXA_ALLOWED_ORIGINS", origins.as_str()),
+        (
+            "DIXA_ALLOW_NULL_ORIGIN",
+            if d.allow_null_origin { "true" } else { "false" },
+        ),
         ("AUTH0_RESET_CLIENT_ID", RESET_CLIENT_ID),
         ("AUTH0_RESET_CONNECTION", RESET_CONNECTION),
     ]
@@ -68,8 +85,12 @@ pub fn dixa_env(d: &DixaSecrets) -> Vec<(String, String)> {
     .collect()
 }
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new().fallback(gateway).with_state(shared)
+/// The template's routes, plus the Dixa card preview ([`crate::dixa_card`]) under `/dixa/card`.
+pub(crate) fn router(shared: Arc<Shared>, preview: crate::dixa_card::Preview) -> Router {
+    Router::new()
+        .fallback(gateway)
+        .with_state(shared)
+        .merge(crate::dixa_card::routes(preview))
 }
 
 fn gateway_error(status: StatusCode, message: &str, request_id: &str) -> Response {

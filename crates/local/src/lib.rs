@@ -11,7 +11,8 @@
 //!   `Config::from_env`, in Lambda-like containers (cold start, warm reuse, one invocation at a
 //!   time each, the template's timeout), invoked asynchronously per matching rule: [`functions`];
 //! - the **API routes** of the template (the Dixa API) as API Gateway presents them to Lambda:
-//!   [`api`];
+//!   [`api`], with a preview of the Dixa card (`dixa/card.liquid`) at `/dixa/card`:
+//!   [`dixa_card`];
 //! - an embedded **sandbox per provider** (Auth0 tenant, Bloomreach, Hybris) unless the
 //!   provider's real URL is configured: [`sandbox`]. Emails land in an outbox folder a person
 //!   can open: [`outbox`];
@@ -19,6 +20,7 @@
 //!   [`hops`]. `local send` ([`send`]) puts events with the real SDK client and prints them.
 
 pub mod api;
+pub mod dixa_card;
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod functions;

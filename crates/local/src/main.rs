@@ -249,7 +249,19 @@ fn banner(
             d.lookup_header, d.lookup_secret
         ));
         line(format!("  action token key     {}", d.action_token_key));
-        line(format!("  allowed origin       {}", d.allowed_origin));
+        line(format!(
+            "  allowed origins      {}{}{}",
+            d.allowed_origin,
+            d.preview_origin
+                .as_deref()
+                .map(|o| format!(", {o}"))
+                .unwrap_or_default(),
+            if d.allow_null_origin {
+                ", null (DIXA_ALLOW_NULL_ORIGIN=true)"
+            } else {
+                ""
+            }
+        ));
         line("  (secrets generated at start-up, valid while this process runs)".into());
     }
     let provider = |name: &str, url: &Option<String>, what: String| match url {
@@ -296,6 +308,9 @@ fn banner(
     line(String::new());
     line("Send events:   cargo xtask send events/auth0/sce.json [more.json ...]".into());
     if let Some(api) = &e.api {
+        line(format!(
+            "Dixa card:     {api}/dixa/card?email=lee.locked%40example.com   (dixa/card.liquid as Dixa shows it; try jane%2Bshop%40example.com, sam.social%40example.com; &mode=same-origin)"
+        ));
         line(format!(
             "Dixa look-up:  curl -H '{}: {}' '{api}/lookup?email=jane%2Bshop%40example.com&csid=1&agent=agent%40shop.example'",
             d.lookup_header, d.lookup_secret

@@ -77,13 +77,14 @@ pub struct Options {
     pub print_hops: bool,
     pub auth0_seed: String,
     pub hybris_seed: String,
+    /// The Dixa card template the preview renders (read on every request).
+    pub card: PathBuf,
 }
 
 impl Options {
     /// Any free ports, every sandbox, the default seeds.
     pub fn new(template: PathBuf, outbox: PathBuf) -> Self {
         Self {
-            template,
             outbox,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             ports: Ports::default(),
@@ -91,6 +92,13 @@ impl Options {
             print_hops: false,
             auth0_seed: auth0::DEFAULT_SEED.to_owned(),
             hybris_seed: hybris::DEFAULT_SEED.to_owned(),
+            // The clone's card: the template is `<clone>/infra/template.yaml`.
+            card: template
+                .parent()
+                .and_then(std::path::Path::parent)
+                .unwrap_or(std::path::Path::new("."))
+                .join(crate::dixa_card::CARD_FILE),
+            template,
         }
     }
 }
@@ -240,7 +248,9 @@ impl LocalSystem {
         };
 
         let router = EventRouter::new(&topology, &[EMAIL_BUS, AUTH0_PARTNER_BUS])?;
-        let dixa = DixaSecrets::generate();
+        // The API's origin is one the card preview calls from (same-origin mode).
+        let api_url = api_listener.as_ref().map(url_of).transpose()?;
+        let dixa = DixaSecrets::generate(api_url.as_deref());
         let env = FunctionEnv {
             eventbridge_url: eventbridge_url.clone(),
             sandboxes: sandboxes.clone(),
@@ -275,11 +285,17 @@ impl LocalSystem {
             None,
             stop_rx.clone(),
         ));
-        let api = if let Some(listener) = api_listener {
-            let url = url_of(&listener)?;
+        let api = if let (Some(listener), Some(url)) = (api_listener, api_url) {
+            let preview = crate::dixa_card::Preview {
+                api: url.clone(),
+                lookup_header: dixa.lookup_header.clone(),
+                lookup_secret: dixa.lookup_secret.clone(),
+                card: options.card.clone(),
+                http: reqwest::Client::new(),
+            };
             servers.push(serve(
                 listener,
-                crate::api::router(Arc::clone(&shared)),
+                crate::api::router(Arc::clone(&shared), preview),
                 tracker.clone(),
                 None,
                 stop_rx.clone(),

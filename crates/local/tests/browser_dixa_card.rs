@@ -1,0 +1,429 @@
+//! The Dixa card in headless Chromium, through the local preview (`/dixa/card`), against the
+//! whole local system: the card's buttons call the real dixa-patch-user through the local API
+//! Gateway and change the Auth0 sandbox. Found by visible text, as an agent would; checked
+//! against the sandbox's `/_local/state` and the outbox, not pixels. Screenshots go to
+//! `target/screenshots/dixa-card-*.png`.
+
+mod common;
+
+use fantoccini::{Client, Locator, elements::Element};
+use local::LocalSystem;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use test_support::browser::Browser;
+// See tests/dixa.rs: every test of a binary installs a capture.
+use test_support::logs::{assert_no_email_addresses, logs};
+
+/// Dixa's sidebar is about 340 px wide; the preview's sidebar column is exactly that.
+const SIDEBAR: u32 = 340;
+const WAIT: Duration = Duration::from_secs(15);
+
+fn preview_url(system: &LocalSystem, email: &str, mode: &str) -> String {
+    format!(
+        "{}/dixa/card?email={}&mode={mode}",
+        system.endpoints().api.as_ref().unwrap(),
+        lambda_support::encode_component(email)
+    )
+}
+
+/// Opens the preview and switches into the card's iframe once the card is there.
+async fn open_card(c: &Client, url: &str) {
+    c.goto(url).await.unwrap();
+    let frame = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("iframe"))
+        .await
+        .unwrap();
+    frame.enter_frame().await.unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#a0-card"))
+        .await
+        .unwrap();
+}
+
+/// The button with exactly this visible text.
+async fn button(c: &Client, text: &str) -> Element {
+    c.find(Locator::XPath(&format!(
+        "//button[normalize-space()='{text}']"
+    )))
+    .await
+    .unwrap_or_else(|e| panic!("no button {text:?}: {e}"))
+}
+
+async fn button_texts(c: &Client) -> Vec<String> {
+    let mut texts = Vec::new();
+    for b in c.find_all(Locator::Css("button")).await.unwrap() {
+        texts.push(b.text().await.unwrap());
+    }
+    texts
+}
+
+/// Waits until the element's text contains `want`; returns the text.
+async fn wait_for_text(c: &Client, css: &str, want: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let text = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(want) {
+            return text;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "{css}: wanted {want:?}, shows {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn auth0_state(system: &LocalSystem) -> Value {
+    let url = format!(
+        "{}/_local/state",
+        system.endpoints().auth0.as_ref().unwrap()
+    );
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+fn blocks_for(state: &Value, identifier: &str) -> usize {
+    state["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["identifier"] == identifier)
+        .count()
+}
+
+fn user_by_id<'a>(state: &'a Value, user_id: &str) -> &'a Value {
+    state["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["user_id"] == user_id)
+        .unwrap_or_else(|| panic!("{user_id} in the sandbox"))
+}
+
+/// The card's own origin as the page sees it: `null` in the sandboxed iframe.
+async fn frame_origin(c: &Client) -> String {
+    c.execute("return window.origin;", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn clear_brute_force_blocks_from_a_sandboxed_iframe_with_origin_null() {
+    let logs = logs();
+    let system = common::start().await;
+    let browser = Browser::start(SIDEBAR, 800).await.unwrap();
+    let c = browser.client();
+    let locked = "lee.locked@example.com";
+    assert_eq!(blocks_for(&auth0_state(&system).await, locked), 2);
+
+    open_card(c, &preview_url(&system, locked, "null")).await;
+    assert_eq!(frame_origin(c).await, "null");
+    let badge = c
+        .find(Locator::Css("[data-badge=\"brute-force\"]"))
+        .await
+        .unwrap();
+    assert_eq!(badge.text().await.unwrap(), "Brute-force blocked (2)");
+    assert_eq!(
+        button_texts(c).await,
+        [
+            "Clear brute-force blocks",
+            "Send password reset email",
+            "Change email",
+            "Block"
+        ]
+    );
+    browser
+        .screenshot("dixa-card-brute-force-blocked")
+        .await
+        .unwrap();
+
+    // First click only asks; nothing changes until the agent confirms.
+    button(c, "Clear brute-force blocks")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let confirm = wait_for_text(c, ".a0-confirm", "Clear the brute-force blocks of").await;
+    assert!(confirm.contains(locked), "{confirm}");
+    assert_eq!(blocks_for(&auth0_state(&system).await, locked), 2);
+    browser.screenshot("dixa-card-confirm").await.unwrap();
+    button(c, "Yes, clear the blocks")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    let result = wait_for_text(c, ".a0-result", "Brute-force blocks cleared").await;
+    assert!(result.starts_with("\u{2713} Done."), "{result}");
+    assert!(
+        c.find(Locator::Css("[data-badge=\"brute-force\"]"))
+            .await
+            .is_err(),
+        "the badge is gone"
+    );
+    assert!(
+        !button_texts(c)
+            .await
+            .contains(&"Clear brute-force blocks".to_owned())
+    );
+    browser.screenshot("dixa-card-cleared").await.unwrap();
+    // Behind the page: the sandbox has no blocks left for the customer, others untouched.
+    let state = auth0_state(&system).await;
+    assert_eq!(blocks_for(&state, locked), 0);
+    assert_eq!(blocks_for(&state, "jane.doe@example.com"), 1);
+
+    browser.close().await;
+    system.settle(&[], Duration::from_secs(5)).await.unwrap();
+    assert_no_email_addresses(&logs.text());
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn change_email_same_origin_tells_both_addresses() {
+    let _logs = logs();
+    let system = common::start().await;
+    let browser = Browser::start(SIDEBAR, 800).await.unwrap();
+    let c = browser.client();
+    let maria = "auth0|6650f1c2a3b4c5d6e7f80913";
+
+    open_card(
+        c,
+        &preview_url(&system, "maria.rossi@example.com", "same-origin"),
+    )
+    .await;
+    assert_eq!(
+        frame_origin(c).await,
+        *system.endpoints().api.as_ref().unwrap()
+    );
+    button(c, "Change email").await.click().await.unwrap();
+    let input = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".a0-confirm input"))
+        .await
+        .unwrap();
+
+    // The card checks the address before calling anything.
+    input.send_keys("maria at example").await.unwrap();
+    button(c, "Change to this email")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, ".a0-field-error", "Enter an email address like").await;
+    assert_eq!(
+        user_by_id(&auth0_state(&system).await, maria)["email"],
+        "maria.rossi@example.com"
+    );
+    browser
+        .screenshot("dixa-card-change-email-invalid")
+        .await
+        .unwrap();
+
+    input.clear().await.unwrap();
+    input.send_keys("Maria.New@Example.org").await.unwrap();
+    button(c, "Change to this email")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let result = wait_for_text(c, ".a0-result", "Email changed").await;
+    assert!(result.starts_with("\u{2713} Done."), "{result}");
+    assert_eq!(
+        c.find(Locator::Css(".a0-email"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "maria.new@example.org"
+    );
+    wait_for_text(c, "[data-badge=\"verified\"]", "Email not verified").await;
+    browser.screenshot("dixa-card-email-changed").await.unwrap();
+
+    let user = user_by_id(&auth0_state(&system).await, maria).clone();
+    assert_eq!(user["email"], "maria.new@example.org");
+    assert_eq!(user["email_verified"], false);
+    // Auth0 logs `sce`; the email flow tells the old address and welcomes the new one.
+    let start = Instant::now();
+    let want = [
+        ("auth0_verify_email", "maria.new@example.org"),
+        ("email_changed_new_address", "maria.new@example.org"),
+        ("email_changed_old_address", "maria.rossi@example.com"),
+    ]
+    .map(|(k, r)| (k.to_owned(), r.to_owned()));
+    loop {
+        let mut got: Vec<(String, String)> = system
+            .outbox()
+            .entries()
+            .into_iter()
+            .map(|e| (e.kind, e.recipient))
+            .collect();
+        got.sort();
+        if got == want {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "outbox: {got:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.close().await;
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn social_accounts_offer_no_reset_and_no_email_change() {
+    let _logs = logs();
+    let system = common::start().await;
+    let browser = Browser::start(SIDEBAR, 800).await.unwrap();
+    let c = browser.client();
+
+    open_card(c, &preview_url(&system, "sam.social@example.com", "null")).await;
+    assert_eq!(button_texts(c).await, ["Block"]);
+    wait_for_text(c, ".a0-note", "signs in through google-oauth2").await;
+    browser.screenshot("dixa-card-social").await.unwrap();
+
+    // Two accounts of one address: the database one has both buttons, the Google one neither.
+    open_card(c, &preview_url(&system, "jane+shop@example.com", "null")).await;
+    wait_for_text(c, ".a0-summary", "2 Auth0 accounts use this email").await;
+    let sections = c.find_all(Locator::Css(".a0-account")).await.unwrap();
+    assert_eq!(sections.len(), 2);
+    let mut per_account = Vec::new();
+    for section in &sections {
+        let mut texts = Vec::new();
+        for b in section.find_all(Locator::Css("button")).await.unwrap() {
+            texts.push(b.text().await.unwrap());
+        }
+        per_account.push(texts);
+    }
+    assert_eq!(
+        per_account,
+        [
+            vec![
+                "Clear brute-force blocks",
+                "Send password reset email",
+                "Change email",
+                "Block"
+            ],
+            vec!["Clear brute-force blocks", "Block"],
+        ]
+    );
+    browser
+        .screenshot_full_page("dixa-card-two-accounts")
+        .await
+        .unwrap();
+
+    // The card alone at sidebar width, as the README shows it.
+    let frame = c
+        .execute("return location.pathname + location.search;", vec![])
+        .await
+        .unwrap();
+    c.enter_parent_frame().await.unwrap();
+    c.goto(&format!(
+        "{}{}",
+        system.endpoints().api.as_ref().unwrap(),
+        frame.as_str().unwrap()
+    ))
+    .await
+    .unwrap();
+    browser.set_viewport(SIDEBAR, 800).await.unwrap();
+    browser
+        .screenshot_full_page("dixa-card-sidebar")
+        .await
+        .unwrap();
+    browser.close().await;
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_expired_card_says_reopen_the_conversation() {
+    let _logs = logs();
+    let mut options = common::options();
+    // The shortest lifetime the setting allows.
+    options
+        .env
+        .insert("DIXA_ACTION_TOKEN_TTL_S".into(), "30".into());
+    let system = LocalSystem::start(options).await.unwrap();
+    let browser = Browser::start(SIDEBAR, 800).await.unwrap();
+    let c = browser.client();
+
+    open_card(c, &preview_url(&system, "maria.rossi@example.com", "null")).await;
+    wait_for_text(c, ".a0-foot", "The buttons work for 30 s").await;
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    button(c, "Send password reset email")
+        .await
+        .click()
+        .await
+        .unwrap();
+    button(c, "Yes, send it").await.click().await.unwrap();
+    let result = wait_for_text(c, ".a0-result", "This card has expired").await;
+    assert!(
+        result.contains("Reopen the conversation to refresh it"),
+        "{result}"
+    );
+    browser.screenshot("dixa-card-expired").await.unwrap();
+    // The API refused it: no reset email was asked for.
+    let state = auth0_state(&system).await;
+    assert_eq!(state["password_resets"], serde_json::json!([]));
+    browser.close().await;
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn unblock_then_send_a_password_reset() {
+    let _logs = logs();
+    let system = common::start().await;
+    let browser = Browser::start(SIDEBAR, 800).await.unwrap();
+    let c = browser.client();
+    let blocked = "auth0|6650f1c2a3b4c5d6e7f80917";
+    assert_eq!(
+        user_by_id(&auth0_state(&system).await, blocked)["blocked"],
+        true
+    );
+
+    open_card(
+        c,
+        &preview_url(&system, "blocked.by.admin@example.com", "null"),
+    )
+    .await;
+    wait_for_text(c, "[data-badge=\"blocked\"]", "Blocked by an admin").await;
+    assert_eq!(
+        button_texts(c).await,
+        ["Unblock", "Send password reset email", "Change email"]
+    );
+    button(c, "Unblock").await.click().await.unwrap();
+    button(c, "Yes, unblock").await.click().await.unwrap();
+    wait_for_text(c, ".a0-result", "Unblocked: the customer can sign in again").await;
+    assert!(
+        c.find(Locator::Css("[data-badge=\"blocked\"]"))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        user_by_id(&auth0_state(&system).await, blocked)["blocked"],
+        false
+    );
+
+    button(c, "Send password reset email")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let ask = wait_for_text(c, ".a0-confirm", "Send a password reset email to").await;
+    assert!(ask.contains("blocked.by.admin@example.com"), "{ask}");
+    button(c, "Yes, send it").await.click().await.unwrap();
+    wait_for_text(c, ".a0-result", "Password reset email sent").await;
+    browser.screenshot("dixa-card-reset-sent").await.unwrap();
+    let resets = auth0_state(&system).await["password_resets"].clone();
+    assert_eq!(resets.as_array().unwrap().len(), 1, "{resets}");
+    assert_eq!(resets[0]["user_id"], blocked);
+    browser.close().await;
+    system.shutdown().await;
+}
