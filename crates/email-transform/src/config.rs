@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `EMAIL_BUS_NAME` | required | name or ARN of the Email bus SendEmail events go to |
 //! | `SCE_OLD_EMAIL_FIELD` | `email` | which of `details.body.email` / `details.body.newEmail` of an `sce` log is the **old** address (the other is the new one); UNVERIFIED in Auth0's docs, hence a setting |
+//! | `DIXA_AUTH0_CLIENT_ID` | unset | client id of the Dixa functions' Auth0 M2M client: an `sce` with this `client_id` sends nothing (`changed_by_support`), because dixa-patch-user puts that change's emails itself; unset skips nothing |
 //! | `PUBLISH_MAX_ATTEMPTS` | `4` | PutEvents attempts for entries that keep failing |
 //! | `PUBLISH_BACKOFF_BASE_MS` | `100` | first retry delay ceiling (doubles, full jitter) |
 //! | `PUBLISH_BACKOFF_CAP_MS` | `2000` | largest retry delay |
@@ -17,6 +18,7 @@ pub struct Config {
     pub email_bus: String,
     pub sce_old_field: SceOldField,
     pub publish_backoff: Backoff,
+    pub support_client_id: Option<String>,
 }
 
 impl Config {
@@ -47,6 +49,7 @@ impl Config {
             email_bus: env.required("EMAIL_BUS_NAME")?,
             sce_old_field,
             publish_backoff,
+            support_client_id: env.optional("DIXA_AUTH0_CLIENT_ID"),
         })
     }
 }
@@ -61,6 +64,7 @@ mod tests {
         assert_eq!(c.email_bus, "email");
         assert_eq!(c.sce_old_field, SceOldField::Email);
         assert_eq!(c.publish_backoff.max_attempts, 4);
+        assert_eq!(c.support_client_id, None);
         let err = Config::from_env(&Env::default()).unwrap_err();
         assert_eq!(err.to_string(), "missing required setting EMAIL_BUS_NAME");
     }

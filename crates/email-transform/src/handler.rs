@@ -93,7 +93,9 @@ impl Handler {
         }
 
         let sce = self.config.sce_old_field;
-        let mut out = transform::transform(&event, sce, None);
+        let support = self.config.support_client_id.as_deref();
+        let mut out = transform::support_change(&event, support)
+            .unwrap_or_else(|| transform::transform(&event, sce, None));
         if let (Some(auth0), Some(user_id)) = (&self.auth0, transform::lookup_user_id(&event, &out))
         {
             match auth0.get_user(user_id, deadline).await {

@@ -45,6 +45,9 @@ pub enum SkipReason {
     /// `sce` whose old and new address are the same (a verification-status change): nothing
     /// changed, so neither email is sent.
     SameAddress,
+    /// `sce` made by the Dixa functions' own Auth0 client: dixa-patch-user has already put
+    /// both emails itself, so sending them again would reach the customer twice.
+    ChangedBySupport,
 }
 
 impl SkipReason {
@@ -55,6 +58,7 @@ impl SkipReason {
             SkipReason::OnlyUserId => "only_user_id",
             SkipReason::InvalidAddress(_) => "invalid_address",
             SkipReason::SameAddress => "same_address",
+            SkipReason::ChangedBySupport => "changed_by_support",
         }
     }
 }
@@ -84,6 +88,29 @@ pub fn lookup_user_id<'a>(event: &'a Auth0Event, out: &Transformed) -> Option<&'
             )
     });
     resolvable.then(|| event.log.user_id()).flatten()
+}
+
+/// An `sce` whose `client_id` is `support_client` (the Dixa functions' Auth0 client, when
+/// configured): both emails skipped as [`SkipReason::ChangedBySupport`]. `None` otherwise, and
+/// always when `support_client` is unset, so nothing is skipped without the setting.
+pub fn support_change(event: &Auth0Event, support_client: Option<&str>) -> Option<Transformed> {
+    let support_client = support_client?;
+    let log = &event.log;
+    if log.log_type != LogType::Sce || log.client_id.as_deref() != Some(support_client) {
+        return None;
+    }
+    let skipped = [
+        EmailKind::EmailChangedOldAddress,
+        EmailKind::EmailChangedNewAddress,
+    ]
+    .map(|kind| Skip {
+        kind: Some(kind),
+        reason: SkipReason::ChangedBySupport,
+    });
+    Some(Transformed {
+        emails: Vec::new(),
+        skipped: skipped.into(),
+    })
 }
 
 pub fn transform(

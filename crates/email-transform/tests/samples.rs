@@ -3,7 +3,9 @@
 
 use auth0_events::{Auth0Event, MalformedEvent};
 use auth0_events::{EmailAddress, EmailKind};
-use email_transform::transform::{SceOldField, Skip, SkipReason, lookup_user_id, transform};
+use email_transform::transform::{
+    SceOldField, Skip, SkipReason, lookup_user_id, support_change, transform,
+};
 use serde_json::{Value, json};
 use std::{collections::BTreeSet, path::PathBuf};
 
@@ -321,4 +323,37 @@ fn a_looked_up_address_fills_only_what_the_log_lacks() {
         lookup_user_id(&event, &transform(&event, SceOldField::Email, None)),
         None
     );
+}
+
+/// An `sce` made by the Dixa functions' Auth0 client (dixa-patch-user already put its emails)
+/// sends nothing; another client's `sce`, another log type, or no setting: the usual emails.
+#[test]
+fn sce_from_the_dixa_client_is_skipped_only_when_configured() {
+    let mut v = load("sce");
+    v["detail"]["data"]["client_id"] = json!("dixa-m2m");
+    let sce = Auth0Event::from_value(v).unwrap();
+    let out = support_change(&sce, Some("dixa-m2m")).unwrap();
+    assert_eq!(out.emails, vec![]);
+    let reasons: Vec<_> = out.skipped.iter().map(|s| (s.kind, s.reason)).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (
+                Some(EmailKind::EmailChangedOldAddress),
+                SkipReason::ChangedBySupport
+            ),
+            (
+                Some(EmailKind::EmailChangedNewAddress),
+                SkipReason::ChangedBySupport
+            ),
+        ]
+    );
+    assert_eq!(SkipReason::ChangedBySupport.as_str(), "changed_by_support");
+    assert_eq!(support_change(&sce, None), None);
+    assert_eq!(support_change(&sce, Some("another-client")), None);
+
+    let mut v = load("scp");
+    v["detail"]["data"]["client_id"] = json!("dixa-m2m");
+    let scp = Auth0Event::from_value(v).unwrap();
+    assert_eq!(support_change(&scp, Some("dixa-m2m")), None);
 }
