@@ -152,7 +152,10 @@ mod tests {
 
     #[test]
     fn every_fact_and_link_of_the_kind_is_sent_and_nothing_else() {
-        let full = build(&message(true), &detail(EmailKind::EmailChangedOldAddress, true));
+        let full = build(
+            &message(true),
+            &detail(EmailKind::EmailChangedOldAddress, true),
+        );
         let mut want: Vec<&str> = Param::ALL.iter().map(|p| p.name()).collect();
         want.sort();
         assert_eq!(keys(&full), want);
@@ -173,7 +176,10 @@ mod tests {
 
     #[test]
     fn absent_facts_and_unset_links_are_omitted() {
-        let bare = build(&message(false), &detail(EmailKind::EmailChangedOldAddress, false));
+        let bare = build(
+            &message(false),
+            &detail(EmailKind::EmailChangedOldAddress, false),
+        );
         assert_eq!(keys(&bare), ["email_kind", "event_type"]);
         for p in Param::ALL {
             assert_eq!(
