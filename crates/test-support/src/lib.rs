@@ -5,11 +5,13 @@
 //! - [`runtime`]: the Lambda Runtime API, so a function's real binary runs as Lambda runs it.
 //! - [`logs`]: capture of tracing output and a check that no email address leaked into it.
 //! - [`auth0`]: an Auth0 tenant on wiremock (client settings, token endpoint, raw-query matcher).
+//! - [`browser`]: headless Chromium (chromedriver + fantoccini) with screenshots.
 //! - [`apigw`]: API Gateway REST proxy events and responses for the HTTP functions.
 
 pub mod apigw;
 pub mod auth0;
 pub mod aws;
+pub mod browser;
 pub mod logs;
 pub mod moto;
 pub mod runtime;

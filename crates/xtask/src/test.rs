@@ -1,4 +1,6 @@
-//! `cargo xtask test`: the README's test command and what `.ci/run` runs.
+//! `cargo xtask test`: the README's test command and what `.ci/run` runs: installs the test
+//! tools (Python: moto, cfn-lint; Debian: chromium, chromium-driver), starts one moto server,
+//! runs every test.
 
 use std::{
     net::{TcpListener, TcpStream},
@@ -11,6 +13,7 @@ use std::{
 pub fn run(extra: &[String]) -> Result<(), String> {
     let root = workspace_root();
     install_python_tools(&root)?;
+    install_chromium()?;
     let moto = Moto::start()?;
     println!("xtask: moto server at {}", moto.endpoint);
 
@@ -76,6 +79,58 @@ pub fn install_python_tools(root: &Path) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("pip install -r {} failed", requirements.display()))
+    }
+}
+
+/// Debian's Chromium and its WebDriver, for the browser tests. A machine without them gets
+/// them here; where they cannot be installed the run fails (a browser test is never skipped).
+pub fn install_chromium() -> Result<(), String> {
+    // The same variables the harness (test-support's `browser`) reads.
+    let needed = [
+        std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
+        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned()),
+    ];
+    if needed.iter().all(|p| Path::new(p).exists()) {
+        return Ok(());
+    }
+    println!("xtask: installing Debian's chromium and chromium-driver (browser tests)");
+    // As root (CI, the dev container) apt-get runs directly; otherwise through sudo.
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let apt = |args: &[&str]| -> Result<(), String> {
+        let mut command = if is_root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.arg("apt-get");
+            sudo
+        };
+        let status = command
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| format!("could not run apt-get: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("apt-get {} failed ({status})", args.join(" ")))
+        }
+    };
+    apt(&["update", "-qq"])?;
+    apt(&[
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "chromium",
+        "chromium-driver",
+    ])?;
+    match needed.iter().find(|p| !Path::new(p).exists()) {
+        Some(missing) => Err(format!("{missing} still missing after apt-get install")),
+        None => Ok(()),
     }
 }
 
