@@ -254,7 +254,8 @@ fn index(entries: &[OutboxEntry]) -> String {
 <title>Outbox ({count})</title>
 <style>{STYLE}
 .list {{ max-width: 60rem; margin: 1rem auto; padding: 0 1rem; }}
-.list td, .list th {{ background: #fff; }}
+.list td, .list th {{ background: #fff; width: auto; }}
+.list td:nth-child(-n+2) {{ white-space: nowrap; overflow-wrap: normal; }}
 </style></head>
 <body>
 <div class="list">
