@@ -255,7 +255,7 @@ fn index(entries: &[OutboxEntry]) -> String {
 <style>{STYLE}
 .list {{ max-width: 60rem; margin: 1rem auto; padding: 0 1rem; }}
 .list td, .list th {{ background: #fff; width: auto; }}
-.list td:nth-child(-n+2) {{ white-space: nowrap; overflow-wrap: normal; }}
+.list td:nth-child(-n+3) {{ white-space: nowrap; overflow-wrap: normal; }}
 </style></head>
 <body>
 <div class="list">
