@@ -10,7 +10,7 @@ use crate::{
     Auth0Client, Deadline, decode,
     error::{Call, Error},
     http::encode,
-    non_empty,
+    non_empty, path_segment,
 };
 use reqwest::Method;
 use serde::Deserialize;
@@ -68,8 +68,8 @@ impl Auth0Client {
         deadline: &Deadline,
     ) -> Result<UserBlocks, Error> {
         let call = Call::GetUserBlocks;
-        non_empty(call, user_id)?;
-        let req = self.management_req(call, Method::GET, &by_id(user_id));
+        let id = path_segment(call, user_id)?;
+        let req = self.management_req(call, Method::GET, &by_id(&id));
         let body = self.management(&req, deadline).await?;
         decode(call, &body)
     }
@@ -95,8 +95,8 @@ impl Auth0Client {
         deadline: &Deadline,
     ) -> Result<(), Error> {
         let call = Call::DeleteUserBlocks;
-        non_empty(call, user_id)?;
-        let req = self.management_req(call, Method::DELETE, &by_id(user_id));
+        let id = path_segment(call, user_id)?;
+        let req = self.management_req(call, Method::DELETE, &by_id(&id));
         self.management(&req, deadline).await.map(drop)
     }
 
@@ -113,8 +113,9 @@ impl Auth0Client {
     }
 }
 
-fn by_id(user_id: &str) -> String {
-    format!("/api/v2/user-blocks/{}", encode(user_id))
+/// `id` already encoded ([`path_segment`]).
+fn by_id(id: &str) -> String {
+    format!("/api/v2/user-blocks/{id}")
 }
 
 fn by_identifier(identifier: &str) -> String {

@@ -143,7 +143,14 @@ impl Auth0Client {
     }
 }
 
-/// An empty id or identifier would address another endpoint (`/users/` lists users).
+/// A user id as one encoded path segment; empty, `.` and `..` would address another endpoint
+/// (`/users/` lists users, `/users/..` is `/api/v2/`): refused before anything is sent.
+fn path_segment(call: Call, value: &str) -> Result<String, Error> {
+    lambda_support::encode_path_segment(value)
+        .ok_or_else(|| Error::new(call, ErrorKind::InvalidInput))
+}
+
+/// An empty identifier would address another endpoint (`/users/` lists users).
 fn non_empty(call: Call, value: &str) -> Result<(), Error> {
     if value.is_empty() {
         Err(Error::new(call, ErrorKind::InvalidInput))

@@ -8,7 +8,7 @@ use crate::{
     Auth0Client, Deadline, decode,
     error::{Call, Error, ErrorKind},
     http::{self, encode},
-    non_empty,
+    path_segment,
 };
 use auth0_events::EmailAddress;
 use reqwest::Method;
@@ -146,12 +146,8 @@ impl Auth0Client {
         deadline: &Deadline,
     ) -> Result<Option<User>, Error> {
         let call = Call::GetUser;
-        non_empty(call, user_id)?;
-        let req = self.management_req(
-            call,
-            Method::GET,
-            &format!("/api/v2/users/{}", encode(user_id)),
-        );
+        let id = path_segment(call, user_id)?;
+        let req = self.management_req(call, Method::GET, &format!("/api/v2/users/{id}"));
         match self.management(&req, deadline).await {
             Ok(body) => decode(call, &body).map(Some),
             Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
@@ -168,12 +164,8 @@ impl Auth0Client {
         deadline: &Deadline,
     ) -> Result<User, Error> {
         let call = Call::PatchUser;
-        non_empty(call, user_id)?;
-        let mut req = self.management_req(
-            call,
-            Method::PATCH,
-            &format!("/api/v2/users/{}", encode(user_id)),
-        );
+        let id = path_segment(call, user_id)?;
+        let mut req = self.management_req(call, Method::PATCH, &format!("/api/v2/users/{id}"));
         req.body = Some(http::json_body(call, patch)?);
         let body = self.management(&req, deadline).await?;
         decode(call, &body)
@@ -589,25 +581,40 @@ pub(crate) mod tests {
             .unwrap();
     }
 
+    /// `""`, `.` and `..` would address `/users/` (a list) or `/api/v2/` (`%2E%2E` too: URL
+    /// parsers read it as `..`): refused, nothing sent.
     #[tokio::test]
-    async fn an_empty_user_id_sends_nothing() {
+    async fn an_empty_or_dot_user_id_sends_nothing() {
         let server = MockServer::start().await;
         Mock::given(wiremock::matchers::any())
-            .respond_with(ResponseTemplate::new(200))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"user_id": "x"})))
             .expect(0)
             .mount(&server)
             .await;
         let client = testing::client(&server);
-        let err = client.get_user("", &deadline()).await.unwrap_err();
-        assert_eq!(err.kind, ErrorKind::InvalidInput);
-        let err = client
-            .patch_user("", &UserPatch::default(), &deadline())
-            .await
-            .unwrap_err();
-        assert_eq!(
-            (err.call, err.kind),
-            (Call::PatchUser, ErrorKind::InvalidInput)
-        );
+        for id in ["", ".", ".."] {
+            let err = client.get_user(id, &deadline()).await.unwrap_err();
+            assert_eq!(err.kind, ErrorKind::InvalidInput, "{id:?}");
+            let err = client
+                .patch_user(id, &UserPatch::default(), &deadline())
+                .await
+                .unwrap_err();
+            assert_eq!(
+                (err.call, err.kind),
+                (Call::PatchUser, ErrorKind::InvalidInput),
+                "{id:?}"
+            );
+            let err = client.get_user_blocks(id, &deadline()).await.unwrap_err();
+            assert_eq!(err.kind, ErrorKind::InvalidInput, "{id:?}");
+            let err = client
+                .delete_user_blocks(id, &deadline())
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, ErrorKind::InvalidInput, "{id:?}");
+        }
+        // Why encoding cannot save them: a percent-encoded dot segment is still one.
+        let url = reqwest::Url::parse("https://t.example/api/v2/users/%2E%2E").unwrap();
+        assert_eq!(url.path(), "/api/v2/");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `{"source": "aws.partner/auth0.com/...", "detail-type": "Auth0 log",
 //!   "detail": {"log_id": "...", "data": {"type": "...", ...}}}`.
 
-use crate::{EmailAddress, EmailAddressError, LogType, lenient};
+use crate::{EmailAddress, EmailAddressError, LogId, LogType, lenient};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
 use serde_json::Value;
@@ -24,8 +24,14 @@ pub enum MalformedEvent {
     MissingData,
     #[error("detail.data.type is missing or not a string")]
     MissingType,
+    /// A string, but not a type code: never echoed (it could be anything, of any length).
+    #[error("detail.data.type is not a log type code (1 to 32 ASCII letters, digits and '_')")]
+    InvalidType,
     #[error("detail.log_id is missing or not a string")]
     MissingLogId,
+    /// A string, but not an Auth0 log id: never echoed.
+    #[error("detail.log_id is not an Auth0 log id (1 to 64 ASCII letters and digits)")]
+    InvalidLogId,
 }
 
 /// One Auth0 log, out of its envelope.
@@ -36,7 +42,7 @@ pub struct Auth0Event {
     pub source: String,
     pub detail_type: String,
     /// Auth0's `detail.log_id`: stable across redeliveries and replays; the dedupe key.
-    pub log_id: String,
+    pub log_id: LogId,
     pub log: Auth0Log,
 }
 
@@ -91,20 +97,23 @@ impl Auth0Event {
             Some(data @ Value::Object(_)) => data,
             _ => return Err(MalformedEvent::MissingData),
         };
-        if !matches!(data.get("type"), Some(Value::String(_))) {
-            return Err(MalformedEvent::MissingType);
+        match data.get("type") {
+            Some(Value::String(code)) if LogType::parse(code).is_ok() => {}
+            Some(Value::String(_)) => return Err(MalformedEvent::InvalidType),
+            _ => return Err(MalformedEvent::MissingType),
         }
         let log: Auth0Log =
-            serde_json::from_value(data).map_err(|_| MalformedEvent::MissingType)?;
+            serde_json::from_value(data).map_err(|_| MalformedEvent::InvalidType)?;
         let log_id = match detail.get("log_id") {
-            Some(Value::String(id)) if !id.is_empty() => id.clone(),
+            Some(Value::String(id)) if !id.is_empty() => id.as_str(),
             // Tolerate a stream that only carries the id inside the log.
             _ => log
                 .log_id
-                .clone()
+                .as_deref()
                 .filter(|id| !id.is_empty())
                 .ok_or(MalformedEvent::MissingLogId)?,
         };
+        let log_id = LogId::parse(log_id).map_err(|_| MalformedEvent::InvalidLogId)?;
         Ok(Self {
             event_id: envelope.id,
             source: envelope.source,
@@ -251,6 +260,38 @@ mod tests {
             Auth0Event::from_value(envelope(json!({"data": {"type": "scp"}}))).unwrap_err(),
             MalformedEvent::MissingLogId
         );
+    }
+
+    #[test]
+    fn producer_set_ids_of_the_wrong_shape_are_malformed_and_never_echoed() {
+        let long = "9".repeat(100_000);
+        for (detail, expected) in [
+            (
+                json!({"log_id": "jane@example.com", "data": {"type": "scp"}}),
+                MalformedEvent::InvalidLogId,
+            ),
+            (
+                json!({"log_id": long, "data": {"type": "scp"}}),
+                MalformedEvent::InvalidLogId,
+            ),
+            (
+                json!({"data": {"type": "scp", "log_id": "jane@example.com"}}),
+                MalformedEvent::InvalidLogId,
+            ),
+            (
+                json!({"log_id": "1", "data": {"type": "jane@example.com"}}),
+                MalformedEvent::InvalidType,
+            ),
+            (
+                json!({"log_id": "1", "data": {"type": long}}),
+                MalformedEvent::InvalidType,
+            ),
+        ] {
+            let err = Auth0Event::from_value(envelope(detail)).unwrap_err();
+            assert_eq!(err, expected);
+            let text = format!("{err} {err:?}");
+            assert!(!text.contains("jane") && text.len() < 200, "{text}");
+        }
     }
 
     #[test]

@@ -67,10 +67,33 @@ impl Serialize for LogType {
     }
 }
 
+/// The longest type code accepted. Auth0's are a few letters (`limit_wc`, `gd_auth_succeed`).
+pub const MAX_CODE_LEN: usize = 32;
+
+/// A value is not a log type code. Never carries the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("log type must be 1 to {MAX_CODE_LEN} ASCII letters, digits and '_'")]
+pub struct InvalidLogType;
+
+impl LogType {
+    /// A code as it comes from a producer: checked for shape, since unknown codes are kept
+    /// and end up in log lines.
+    pub fn parse(code: &str) -> Result<Self, InvalidLogType> {
+        let ok = !code.is_empty()
+            && code.len() <= MAX_CODE_LEN
+            && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if ok {
+            Ok(LogType::from(code))
+        } else {
+            Err(InvalidLogType)
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for LogType {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let code = String::deserialize(d)?;
-        Ok(LogType::from(code.as_str()))
+        LogType::parse(&code).map_err(serde::de::Error::custom)
     }
 }
 
@@ -102,6 +125,19 @@ mod tests {
         assert_eq!(t, LogType::Other("ublkdu".into()));
         assert_eq!(t.code(), "ublkdu");
         assert!(!t.is_brute_force_block());
+    }
+
+    #[test]
+    fn codes_of_the_wrong_shape_are_refused_without_quoting() {
+        for bad in ["", "jane@example.com", "sce ", "a-b", &"x".repeat(33)] {
+            assert_eq!(LogType::parse(bad), Err(InvalidLogType), "{bad}");
+            let err = serde_json::from_value::<LogType>(serde_json::json!(bad)).unwrap_err();
+            assert!(!err.to_string().contains("jane"), "{err}");
+        }
+        assert_eq!(
+            LogType::parse("gd_auth_succeed").unwrap().code(),
+            "gd_auth_succeed"
+        );
     }
 
     #[test]

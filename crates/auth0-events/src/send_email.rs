@@ -24,7 +24,7 @@
 //! - `dedupe_key` is `<log_id>:<kind>`: the same for every redelivery or replay of one Auth0 log,
 //!   distinct for the two emails of one email change.
 
-use crate::{EmailAddress, LogType};
+use crate::{DedupeKey, EmailAddress, LogId, LogType};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -83,9 +83,9 @@ pub struct SendEmailDetail {
     pub recipient: EmailAddress,
     #[serde(default)]
     pub params: TemplateParams,
-    pub log_id: String,
+    pub log_id: LogId,
     pub log_type: LogType,
-    pub dedupe_key: String,
+    pub dedupe_key: DedupeKey,
 }
 
 /// Why a SendEmail detail was refused. Never quotes field values.
@@ -106,7 +106,7 @@ impl SendEmailDetail {
         kind: EmailKind,
         recipient: EmailAddress,
         params: TemplateParams,
-        log_id: &str,
+        log_id: &LogId,
         log_type: LogType,
     ) -> Self {
         Self {
@@ -114,9 +114,9 @@ impl SendEmailDetail {
             kind,
             recipient,
             params,
-            log_id: log_id.to_owned(),
+            log_id: log_id.clone(),
             log_type,
-            dedupe_key: format!("{log_id}:{}", kind.as_str()),
+            dedupe_key: DedupeKey::for_email(log_id, kind),
         }
     }
 
@@ -134,7 +134,15 @@ impl SendEmailDetail {
             // Only these messages are free of event values: "missing field" names a field and
             // "email address ..." is our own rule. serde's "unknown variant `x`" and "invalid
             // type: string \"x\"" quote the value, which can be an address.
-            if msg.starts_with("missing field") || msg.starts_with("email address") {
+            // The id types' own messages name the rule, never the value.
+            let ours = [
+                "missing field",
+                "email address",
+                "log_id ",
+                "dedupe_key ",
+                "log type ",
+            ];
+            if ours.iter().any(|p| msg.starts_with(p)) {
                 ContractError::Malformed(msg)
             } else if msg.starts_with("unknown variant") {
                 ContractError::Malformed("kind is not a known email kind".into())
@@ -170,7 +178,7 @@ mod tests {
                 occurred_at: Some("2026-11-20T10:00:00.000Z".into()),
                 new_email_masked: Some("j***@example.org".into()),
             },
-            "900201",
+            &LogId::parse("900201").unwrap(),
             LogType::Sce,
         )
     }
@@ -232,6 +240,25 @@ mod tests {
     }
 
     #[test]
+    fn producer_set_ids_are_checked_and_never_echoed() {
+        let long = "9".repeat(100_000);
+        for (field, value) in [
+            ("log_id", "jane@example.com"),
+            ("log_id", long.as_str()),
+            ("dedupe_key", "jane@example.com:account_blocked"),
+            ("dedupe_key", long.as_str()),
+            ("log_type", "jane@example.com"),
+            ("log_type", long.as_str()),
+        ] {
+            let mut v = serde_json::to_value(sample()).unwrap();
+            v[field] = json!(value);
+            let err = SendEmailDetail::from_value(v).unwrap_err().to_string();
+            assert!(err.contains(field.split('_').next().unwrap()), "{err}");
+            assert!(!err.contains("jane") && err.len() < 200, "{err}");
+        }
+    }
+
+    #[test]
     fn debug_hides_recipient() {
         assert!(!format!("{:?}", sample()).contains("jane"));
     }
@@ -245,7 +272,7 @@ mod tests {
             EmailKind::EmailChangedNewAddress,
             EmailAddress::parse("jane@example.org").unwrap(),
             TemplateParams::default(),
-            "900201",
+            &LogId::parse("900201").unwrap(),
             LogType::Sce,
         );
         assert_ne!(a.dedupe_key, other.dedupe_key);

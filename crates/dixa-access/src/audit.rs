@@ -1,6 +1,8 @@
 //! The audit trail: one structured log line per look-up and per action attempt.
 //!
-//! [`audit`] writes one `tracing` event at INFO with target `audit` and the fields
+//! [`audit`] writes one `tracing` event at INFO with target `audit`; `lambda_support::init_tracing`
+//! prints it whatever the log level, as a JSON line with `"level": "FATAL"` (the level Lambda's
+//! log-level filter never drops). The fields:
 //!
 //! | field | value |
 //! |---|---|

@@ -20,6 +20,9 @@
 //!   the CORS-on-every-response wrapper, response helpers and the invocation deadline shared
 //!   by both functions.
 //!
+//! - **Event loop** ([`envelope::run`]): API Gateway event → request → handler → response JSON,
+//!   with a 400 JSON answer for an envelope `lambda_http` cannot convert.
+//!
 //! Build an [`AccessConfig`] once per container ([`AccessConfig::from_env`], settings in
 //! [`config`]).
 //!
@@ -47,6 +50,7 @@
 pub mod audit;
 pub mod config;
 pub mod cors;
+pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod lookup;

@@ -1,7 +1,5 @@
 use dixa_get_user::{Config, Lookup};
-use lambda_http::{Request, service_fn};
 use lambda_support::{Env, LazyAws};
-use std::convert::Infallible;
 
 // One thread: a small Lambda has at most one vCPU and handles one request at a time.
 #[tokio::main(flavor = "current_thread")]
@@ -15,8 +13,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let lookup =
         Lookup::new(config).inspect_err(|e| tracing::error!(error = %e, "could not start"))?;
     let lookup = &lookup;
-    lambda_http::run(service_fn(move |req: Request| async move {
-        Ok::<_, Infallible>(lookup.handle(req).await)
-    }))
-    .await
+    // Not `lambda_http::run`: it panics on some envelopes (see `dixa_access::envelope`).
+    dixa_access::envelope::run(move |req| async move { lookup.handle(req).await }).await
 }

@@ -333,3 +333,96 @@ async fn a_missing_setting_stops_start_up_naming_it() {
         lambda.output()
     );
 }
+
+/// What Lambda's log-level filter passes to CloudWatch at `level`: JSON lines whose `level`
+/// ranks at or above it; a line without a readable level counts as INFO.
+fn kept_by_lambda(output: &str, level: &str) -> Vec<Value> {
+    const RANKS: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+    let rank = |l: &str| RANKS.iter().position(|r| r.eq_ignore_ascii_case(l));
+    let min = rank(level).unwrap();
+    output
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|_| json!({"raw": l})))
+        .filter(|v| v["level"].as_str().and_then(rank).unwrap_or(2) >= min)
+        .collect()
+}
+
+/// With the function's application log level at ERROR (Lambda's advanced logging controls),
+/// an audit line still reaches CloudWatch; ordinary INFO lines do not.
+#[tokio::test]
+async fn audit_lines_survive_log_level_error() {
+    let auth0 = MockServer::start().await;
+    let mut env = env(&auth0);
+    env.retain(|(k, _)| *k != "AWS_LAMBDA_LOG_LEVEL");
+    env.push(("AWS_LAMBDA_LOG_LEVEL", "ERROR".into()));
+    let mut patch_user = LambdaProcess::spawn(BIN, "dixa-patch-user", &env).await;
+
+    let (status, _, _) = call(&mut patch_user, sample("action_expired_token.json")).await;
+    assert_eq!(status, 403);
+
+    let output = patch_user.output();
+    let kept = kept_by_lambda(&output, "ERROR");
+    let audits: Vec<&Value> = kept.iter().filter(|l| l["target"] == "audit").collect();
+    assert_eq!(
+        audits.len(),
+        1,
+        "kept at ERROR: {kept:#?}\nall output:\n{output}"
+    );
+    assert_eq!(audits[0]["level"], "FATAL");
+    assert_eq!(audits[0]["fields"]["audit"], true);
+    assert_eq!(audits[0]["fields"]["outcome"], "refused");
+    assert!(
+        kept.iter()
+            .all(|l| l["target"] == "audit" || l["level"] == "ERROR"),
+        "{kept:#?}"
+    );
+    logs::assert_no_email_addresses(&output);
+}
+
+/// Envelopes `lambda_http` panics on while converting (the invocation would fail and API
+/// Gateway answer 502 with a non-JSON body): each gets a 400 JSON answer from the real binary.
+#[tokio::test]
+async fn unconvertible_envelopes_get_a_json_400() {
+    let auth0 = MockServer::start().await;
+    let mut patch_user = LambdaProcess::spawn(BIN, "dixa-patch-user", &env(&auth0)).await;
+    let base = || click(USER_ENCODED, "block", "t", None);
+    let long = "a".repeat(70_000);
+    let mut cases = vec![];
+    let mut e = base();
+    e["body"] = json!("not base64!");
+    e["isBase64Encoded"] = json!(true);
+    cases.push(("invalid base64 body", e));
+    let mut e = base();
+    e["multiValueQueryStringParameters"] = json!({"x": []});
+    cases.push(("empty multi-value query list", e));
+    let mut e = base();
+    e["headers"]["Host"] = json!("bad host");
+    e["multiValueHeaders"]["Host"] = json!(["bad host"]);
+    cases.push(("unparsable Host", e));
+    let mut e = base();
+    e["headers"]["X-Forwarded-Proto"] = json!("not a scheme");
+    e["multiValueHeaders"]["X-Forwarded-Proto"] = json!(["not a scheme"]);
+    cases.push(("unparsable X-Forwarded-Proto", e));
+    let mut e = base();
+    e["queryStringParameters"] = json!({"q": long});
+    e["multiValueQueryStringParameters"] = json!({"q": [long]});
+    cases.push(("query over 64 KB", e));
+
+    for (what, event) in cases {
+        let (status, headers, response) = call(&mut patch_user, event).await;
+        assert_eq!(status, 400, "{what}: {response}");
+        assert_eq!(headers["content-type"], "application/json", "{what}");
+        assert_eq!(body(&response)["error"]["code"], "bad_request", "{what}");
+    }
+    // The container lives on and answers the next request normally.
+    let (status, _, _) = call(&mut patch_user, sample("action_expired_token.json")).await;
+    assert_eq!(status, 403);
+    let output = patch_user.output();
+    assert!(!output.contains("panicked"), "{output}");
+    assert_eq!(
+        output.matches("request refused before routing").count(),
+        5,
+        "{output}"
+    );
+    logs::assert_no_email_addresses(&output);
+}

@@ -1,7 +1,5 @@
 use email_transform::{Config, Handler};
-use lambda_runtime::{LambdaEvent, service_fn};
 use lambda_support::Env;
-use serde_json::Value;
 
 // One thread: a small Lambda has at most one vCPU and handles one event at a time.
 #[tokio::main(flavor = "current_thread")]
@@ -24,8 +22,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let handler = Handler::new(config, aws_sdk_eventbridge::Client::new(&sdk), auth0);
     let handler = &handler;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler.handle(event).await
-    }))
-    .await
+    lambda_support::event::run(move |event| async move { handler.handle(event).await }).await
 }

@@ -42,7 +42,8 @@ pub enum SkipReason {
     OnlyUserId,
     /// A candidate field is present but is not an email address (e.g. a username).
     InvalidAddress(EmailAddressError),
-    /// `sce` whose old and new address are the same: one email is enough.
+    /// `sce` whose old and new address are the same (a verification-status change): nothing
+    /// changed, so neither email is sent.
     SameAddress,
 }
 
@@ -137,9 +138,13 @@ pub fn transform(
             };
             let old = find_address(log, &[log.details_str(&["body", old_key])]);
             let new = find_address(log, &[log.details_str(&["body", new_key]), looked_up]);
-            let old = match (&old, &new) {
-                (Ok(o), Ok(n)) if o == n => Err(SkipReason::SameAddress),
-                _ => old,
+            // Auth0 also logs `sce` when only the verification status changes: the same
+            // address twice means nothing changed, so neither email is sent.
+            let (old, new) = match (&old, &new) {
+                (Ok(o), Ok(n)) if o == n => {
+                    (Err(SkipReason::SameAddress), Err(SkipReason::SameAddress))
+                }
+                _ => (old, new),
             };
             let old_params = TemplateParams {
                 new_email_masked: new.as_ref().ok().map(EmailAddress::masked),

@@ -1,9 +1,9 @@
 //! Every Auth0 sample in `events/auth0/` → exactly the SendEmail details (or skips) expected.
 //! Pure: the transform is called as a plain function, no I/O beyond reading the samples.
 
-use auth0_events::EmailAddress;
 use auth0_events::{Auth0Event, MalformedEvent};
-use email_transform::transform::{SceOldField, SkipReason, lookup_user_id, transform};
+use auth0_events::{EmailAddress, EmailKind};
+use email_transform::transform::{SceOldField, Skip, SkipReason, lookup_user_id, transform};
 use serde_json::{Value, json};
 use std::{collections::BTreeSet, path::PathBuf};
 
@@ -222,18 +222,33 @@ fn sce_field_mapping_is_configurable() {
     );
 }
 
+/// Auth0's change-email hook also logs `sce` when only the verification status changes
+/// (`verify` / `email_verified` in the body): nothing changed, so nothing is sent.
 #[test]
-fn same_old_and_new_address_sends_one_email() {
+fn same_old_and_new_address_sends_nothing() {
     let mut v = load("sce");
     v["detail"]["data"]["details"]["body"]["newEmail"] = json!("OLD.address@example.com");
+    v["detail"]["data"]["details"]["body"]["verify"] = json!(false);
+    v["detail"]["data"]["details"]["body"]["email_verified"] = json!(true);
     let out = transform(
         &Auth0Event::from_value(v).unwrap(),
         SceOldField::Email,
         None,
     );
-    assert_eq!(out.emails.len(), 1);
-    assert_eq!(out.emails[0].kind.as_str(), "email_changed_new_address");
-    assert_eq!(out.skipped[0].reason, SkipReason::SameAddress);
+    assert_eq!(out.emails, vec![]);
+    assert_eq!(
+        out.skipped,
+        vec![
+            Skip {
+                kind: Some(EmailKind::EmailChangedOldAddress),
+                reason: SkipReason::SameAddress
+            },
+            Skip {
+                kind: Some(EmailKind::EmailChangedNewAddress),
+                reason: SkipReason::SameAddress
+            },
+        ]
+    );
 }
 
 #[test]
@@ -262,7 +277,7 @@ fn redelivery_gives_the_same_dedupe_keys() {
         )
         .emails
         .into_iter()
-        .map(|e| e.dedupe_key)
+        .map(|e| e.dedupe_key.to_string())
         .collect()
     };
     assert_eq!(keys(first), keys(again));

@@ -1,7 +1,5 @@
 use hybris_reset_password::{Config, Handler};
-use lambda_runtime::{LambdaEvent, service_fn};
 use lambda_support::{Env, LazyAws};
-use serde_json::Value;
 
 // One thread: a small Lambda has at most one vCPU and handles one event at a time.
 #[tokio::main(flavor = "current_thread")]
@@ -14,8 +12,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let handler =
         Handler::new(config).inspect_err(|e| tracing::error!(error = %e, "could not start"))?;
     let handler = &handler;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler.handle(event).await
-    }))
-    .await
+    lambda_support::event::run(move |event| async move { handler.handle(event).await }).await
 }

@@ -11,7 +11,7 @@
 use auth0_events::{LogType, send_email};
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use aws_sdk_sqs::types::QueueAttributeName;
-use infra_tests::{Template, ref_to, workspace_root};
+use infra_tests::{ref_to, workspace_root};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -105,7 +105,7 @@ fn expectations_cover_the_named_samples() {
 
 #[tokio::test]
 async fn every_sample_reaches_exactly_its_function() {
-    let template = Template::load();
+    let template = infra_tests::template();
     let rules = template.eventbridge_rules();
     assert!(
         template.of_type("AWS::Events::Rule").is_empty(),

@@ -119,7 +119,7 @@ fn actions(statement: &Value) -> Vec<&str> {
 
 #[test]
 fn the_template_has_exactly_the_known_functions() {
-    let t = Template::load();
+    let t = infra_tests::template();
     let found: BTreeSet<&str> = t.functions().iter().map(|f| f.id).collect();
     let known: BTreeSet<&str> = FUNCTIONS.iter().map(|(id, _, _)| *id).collect();
     assert_eq!(
@@ -134,7 +134,7 @@ fn the_template_has_exactly_the_known_functions() {
 
 #[test]
 fn no_iam_wildcards_beyond_the_allow_list() {
-    let t = Template::load();
+    let t = infra_tests::template();
     let statements = all_iam_statements(&t);
     assert!(!statements.is_empty());
     for (owner, s) in statements {
@@ -184,7 +184,7 @@ fn no_iam_wildcards_beyond_the_allow_list() {
 
 #[test]
 fn only_email_transform_may_put_events_and_only_on_the_email_bus() {
-    let t = Template::load();
+    let t = infra_tests::template();
     let mut seen = 0;
     for (owner, s) in all_iam_statements(&t) {
         let puts = actions(s)
@@ -219,7 +219,7 @@ fn only_email_transform_may_put_events_and_only_on_the_email_bus() {
 
 #[test]
 fn only_send_email_touches_dynamodb_and_only_its_dedupe_items() {
-    let t = Template::load();
+    let t = infra_tests::template();
     let mut seen = 0;
     for (owner, s) in all_iam_statements(&t) {
         if !actions(s).iter().any(|a| a.starts_with("dynamodb:")) {
@@ -263,7 +263,7 @@ fn only_send_email_touches_dynamodb_and_only_its_dedupe_items() {
 
 #[test]
 fn each_function_reads_exactly_its_own_secrets() {
-    let t = Template::load();
+    let t = infra_tests::template();
     for (id, _, secrets) in FUNCTIONS {
         let f = function(&t, id);
         let mut granted = BTreeSet::new();
@@ -319,7 +319,7 @@ fn each_function_reads_exactly_its_own_secrets() {
 
 #[test]
 fn secrets_are_passed_only_as_secrets_manager_arns() {
-    let t = Template::load();
+    let t = infra_tests::template();
     for (name, p) in t.parameters() {
         if name.to_ascii_lowercase().contains("secret") {
             assert!(name.ends_with("SecretArn"), "{name}: secrets only as ARNs");
@@ -351,7 +351,7 @@ fn secrets_are_passed_only_as_secrets_manager_arns() {
 
 #[test]
 fn every_function_is_built_and_logged_as_required() {
-    let t = Template::load();
+    let t = infra_tests::template();
     let mut log_groups = BTreeSet::new();
     for (id, binary, _) in FUNCTIONS {
         let f = function(&t, id);
@@ -408,7 +408,7 @@ fn sqs_queue(t: &Template, arn: &Value, what: &str) -> String {
 
 #[test]
 fn every_async_function_retries_and_dead_letters() {
-    let t = Template::load();
+    let t = infra_tests::template();
     let rule_functions: BTreeSet<&str> = t.eventbridge_rules().iter().map(|r| r.function).collect();
     let async_ids: BTreeSet<&str> = async_functions().iter().map(|(id, _)| *id).collect();
     assert_eq!(rule_functions, async_ids, "EventBridge-invoked functions");
@@ -484,7 +484,7 @@ fn alarm_exists(t: &Template, namespace: &str, metric: &str, dimension: (&str, V
 
 #[test]
 fn alarms_cover_every_queue_and_function() {
-    let t = Template::load();
+    let t = infra_tests::template();
     let queues = t.of_type("AWS::SQS::Queue");
     assert_eq!(
         queues.len(),
@@ -519,7 +519,7 @@ fn alarms_cover_every_queue_and_function() {
 
 #[test]
 fn dixa_api_lets_only_dixa_look_up_and_anyone_post_actions() {
-    let t = Template::load();
+    let t = infra_tests::template();
     let (api_id, api) = {
         let apis = t.of_type("AWS::Serverless::Api");
         assert_eq!(apis.len(), 1, "one REST API");
@@ -634,7 +634,7 @@ fn dixa_api_lets_only_dixa_look_up_and_anyone_post_actions() {
 
 #[test]
 fn buses_and_outputs() {
-    let t = Template::load();
+    let t = infra_tests::template();
     // The partner bus is referenced, never created.
     for (id, bus) in t.of_type("AWS::Events::EventBus") {
         assert!(

@@ -2,9 +2,11 @@
 //!
 //! - [`init_tracing`]: JSON log lines with a `level` key (what Lambda's log-level filter reads).
 //! - [`Env`]: typed configuration read once at start-up; every error names the variable.
+//! - [`event`]: the event loop of the EventBridge functions (raw JSON first, `MalformedEvent`).
 //! - [`secrets`]: credentials from AWS Secrets Manager when an ARN is configured, else from env.
 
 pub mod config;
+pub mod event;
 pub mod retry;
 pub mod secrets;
 pub mod token_cache;
@@ -12,19 +14,38 @@ pub mod token_cache;
 pub use config::{ConfigError, Env};
 pub use secrecy::{ExposeSecret, SecretString};
 
-use tracing_subscriber::EnvFilter;
+/// The `tracing` target of audit lines (`tracing::info!(target: "audit", ...)`).
+pub const AUDIT_TARGET: &str = "audit";
+
+/// The `level` audit lines carry: the one level Lambda's log-level filter keeps at every
+/// `ApplicationLogLevel` (lines below the setting never reach CloudWatch). It marks the line
+/// as never to be filtered, not as a failure.
+pub const AUDIT_LEVEL: &str = "FATAL";
 
 /// Installs the global JSON subscriber.
 ///
 /// Level: `AWS_LAMBDA_LOG_LEVEL` (set by Lambda's advanced logging controls), else `RUST_LOG`,
 /// else `info`. The runtime and HTTP/SDK crates are capped at `info` unless the setting names
 /// them: at TRACE they log raw event payloads and response bodies, which hold customer addresses.
+///
+/// Audit lines (target [`AUDIT_TARGET`]) bypass the level setting and are written with
+/// `"level": "FATAL"` ([`AUDIT_LEVEL`]): Lambda filters JSON lines by that field, so an INFO
+/// audit line would be dropped before CloudWatch whenever the level is WARN or ERROR.
 pub fn init_tracing() {
+    use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt};
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".to_owned())
         .to_lowercase();
-    let mut directives = level.clone();
+    let _ = tracing_subscriber::registry()
+        .with(json_layer(level_filter(&level)))
+        .with(audit_layer())
+        .try_init(); // a second call (tests, local runner) keeps the first subscriber
+}
+
+/// The filter for everything but audit lines (those have their own layer).
+fn level_filter(level: &str) -> tracing_subscriber::EnvFilter {
+    let mut directives = level.to_owned();
     let quiet_crates = [
         "lambda_runtime",
         "lambda_runtime_api_client",
@@ -42,20 +63,85 @@ pub fn init_tracing() {
             directives.push_str(&format!(",{quiet}=info"));
         }
     }
-    // Audit lines (target `audit`) are INFO and must survive a WARN/ERROR setting.
-    if !level.contains("audit=") {
-        directives.push_str(",audit=info");
-    }
-    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
-    // `try_init`: a second call (tests, local runner) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
+    directives.push_str(&format!(",{AUDIT_TARGET}=off"));
+    tracing_subscriber::EnvFilter::try_new(&directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("info,{AUDIT_TARGET}=off")))
+}
+
+fn json_layer<S, F>(filter: F) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    F: tracing_subscriber::layer::Filter<S> + 'static,
+{
+    use tracing_subscriber::Layer;
+    tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(filter)
         .with_current_span(false)
         .with_span_list(false)
         .with_target(true)
         .without_time() // CloudWatch stamps every line already
-        .try_init();
+        .with_filter(filter)
+}
+
+/// Audit lines at any level, written as the JSON layer writes them but with
+/// `"level": "FATAL"`.
+fn audit_layer<S>() -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    use tracing_subscriber::Layer;
+    tracing_subscriber::fmt::layer()
+        .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+        .event_format(AuditFormat(
+            tracing_subscriber::fmt::format()
+                .json()
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_target(true)
+                .without_time(),
+        ))
+        .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+            meta.target() == AUDIT_TARGET
+        }))
+}
+
+/// The JSON format with the line's `level` replaced by [`AUDIT_LEVEL`].
+struct AuditFormat(
+    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json, ()>,
+);
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for AuditFormat
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let mut line = String::new();
+        self.0.format_event(
+            ctx,
+            tracing_subscriber::fmt::format::Writer::new(&mut line),
+            event,
+        )?;
+        writer.write_str(&with_level(&line, AUDIT_LEVEL))
+    }
+}
+
+/// `line` (a JSON object starting with its `level`, as the JSON format writes it) with that
+/// level replaced; any other line unchanged.
+fn with_level(line: &str, level: &str) -> String {
+    const PREFIX: &str = "{\"level\":\"";
+    match line
+        .strip_prefix(PREFIX)
+        .and_then(|rest| rest.split_once('"'))
+    {
+        Some((_, rest)) => format!("{PREFIX}{level}\"{rest}"),
+        None => line.to_owned(),
+    }
 }
 
 /// The shared AWS configuration, loaded once per container. Honours `AWS_ENDPOINT_URL`
@@ -86,9 +172,20 @@ const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMER
     .remove(b'_')
     .remove(b'~');
 
-/// `s` percent-encoded for use as one path segment or one query value.
+/// `s` percent-encoded for use as one query value (or, when it cannot be a dot segment, one
+/// path segment: see [`encode_path_segment`]).
 pub fn encode_component(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
+}
+
+/// `s` percent-encoded as one path segment, or `None` when no encoding keeps it one: empty,
+/// `.` and `..` address another resource (`/api/v2/users/..` is `/api/v2/`), and `%2E%2E`
+/// does not help, since URL parsers (WHATWG, the `url` crate under reqwest) read it as `..` too.
+pub fn encode_path_segment(s: &str) -> Option<String> {
+    match s {
+        "" | "." | ".." => None,
+        _ => Some(encode_component(s)),
+    }
 }
 
 #[cfg(test)]
@@ -101,5 +198,29 @@ mod tests {
         );
         assert_eq!(super::encode_component("auth0|a/b c"), "auth0%7Ca%2Fb%20c");
         assert_eq!(super::encode_component("A-z_0.9~"), "A-z_0.9~");
+    }
+
+    #[test]
+    fn audit_lines_get_the_level_the_filter_always_keeps() {
+        assert_eq!(
+            super::with_level(
+                "{\"level\":\"INFO\",\"fields\":{\"audit\":true},\"target\":\"audit\"}\n",
+                "FATAL"
+            ),
+            "{\"level\":\"FATAL\",\"fields\":{\"audit\":true},\"target\":\"audit\"}\n"
+        );
+        assert_eq!(super::with_level("not json\n", "FATAL"), "not json\n");
+    }
+
+    #[test]
+    fn dot_segments_are_refused_as_path_segments() {
+        for bad in ["", ".", ".."] {
+            assert_eq!(super::encode_path_segment(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            super::encode_path_segment("auth0|a.b").as_deref(),
+            Some("auth0%7Ca.b")
+        );
+        assert_eq!(super::encode_path_segment("...").as_deref(), Some("..."));
     }
 }

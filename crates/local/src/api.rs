@@ -12,7 +12,7 @@
 
 use crate::{
     hops::{NewHop, What},
-    system::{DixaSecrets, Shared},
+    shared::Shared,
     util::{now_ms, percent_decode, redact_path, uuid_v4},
 };
 use axum::{
@@ -23,8 +23,29 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use base64::Engine;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::{collections::BTreeMap, sync::Arc};
+
+/// The Dixa card's secrets, generated at start-up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DixaSecrets {
+    pub lookup_header: String,
+    pub lookup_secret: String,
+    pub action_token_key: String,
+    pub allowed_origin: String,
+}
+
+impl DixaSecrets {
+    pub(crate) fn generate() -> Self {
+        Self {
+            lookup_header: "x-dixa-card-secret".into(),
+            lookup_secret: crate::util::random_hex(32),
+            action_token_key: crate::util::random_hex(32),
+            allowed_origin: "https://local.dixa.example".into(),
+        }
+    }
+}
 
 /// The client id whose password-reset templates dixa-patch-user asks Auth0 to use locally.
 pub const RESET_CLIENT_ID: &str = "local-storefront-app";

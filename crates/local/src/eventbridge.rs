@@ -215,7 +215,10 @@ mod tests {
     use super::*;
 
     fn router() -> EventRouter {
-        let t = Topology::load(&infra_tests::template_path()).unwrap();
+        let t = Topology::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml"),
+        )
+        .unwrap();
         EventRouter::new(
             &t,
             &[

@@ -51,6 +51,7 @@ const PASSED_THROUGH: &[&str] = &[
     "HYBRIS_",
     "SEND_",
     "PUBLISH_",
+    "DEDUPE_KEEP_HOURS",
     "SCE_OLD_EMAIL_FIELD",
     "RESET_PASSWORD_URL",
     "SUPPORT_URL",
@@ -102,6 +103,11 @@ impl FunctionEnv {
         let mut put = |k: &str, v: String| vars.push((k.to_owned(), v));
         let s = &self.sandboxes;
         put("EMAIL_BUS_NAME", crate::topology::EMAIL_BUS.to_owned());
+        // send-email's dedupe record, on the local AWS endpoint's DynamoDB tables.
+        put(
+            "DEDUPE_TABLE_NAME",
+            crate::dynamodb::DEDUPE_TABLE.to_owned(),
+        );
         put(
             "RESET_PASSWORD_URL",
             "https://shop.example/account/reset-password".into(),
@@ -216,9 +222,18 @@ impl Handler {
                 let config = send_email::Config::from_env(env, secrets)
                     .await
                     .map_err(init_error)?;
-                Ok(Self::SendEmail(
-                    send_email::Handler::new(config).map_err(init_error)?,
-                ))
+                let dedupe = config
+                    .dedupe_table
+                    .clone()
+                    .map(|table| (table, config.dedupe_keep));
+                let mut handler = send_email::Handler::new(config).map_err(init_error)?;
+                // As its main does: the dedupe record when a table is configured.
+                if let Some((table, keep)) = dedupe {
+                    let client = aws_sdk_dynamodb::Client::new(&sdk_config(&eventbridge).await);
+                    handler =
+                        handler.with_dedupe(send_email::dedupe::Dedupe::new(client, table, keep));
+                }
+                Ok(Self::SendEmail(handler))
             }
             HYBRIS_RESET_PASSWORD => {
                 let config = hybris_reset_password::Config::from_env(env, secrets)

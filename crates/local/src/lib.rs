@@ -5,6 +5,8 @@
 //! - an **EventBridge-compatible endpoint** speaking the real PutEvents API (AWS JSON 1.1),
 //!   with the buses and rules of `infra/template.yaml` (patterns matched with `quamina`, i.e.
 //!   EventBridge pattern semantics): [`eventbridge`];
+//! - on the same endpoint, **DynamoDB-compatible tables** for send-email's dedupe record, so
+//!   a replayed log is sent once, as in production: [`dynamodb`];
 //! - the **functions**, running their real handler code in-process, built with their real
 //!   `Config::from_env`, in Lambda-like containers (cold start, warm reuse, one invocation at a
 //!   time each, the template's timeout), invoked asynchronously per matching rule: [`functions`];
@@ -17,20 +19,58 @@
 //!   [`hops`]. `local send` ([`send`]) puts events with the real SDK client and prints them.
 
 pub mod api;
+pub mod dynamodb;
 pub mod eventbridge;
 pub mod functions;
 pub mod hops;
 pub mod outbox;
 pub mod sandbox;
 pub mod send;
+pub mod shared;
 pub mod system;
 pub mod topology;
 pub mod tracker;
 pub mod util;
 
-pub use system::{DixaSecrets, Endpoints, LocalSystem, Options, Ports};
+pub use api::DixaSecrets;
+pub use system::{Endpoints, LocalSystem, Options, Ports};
 
-/// The workspace root (for the default template, outbox and state file).
-pub fn workspace_root() -> std::path::PathBuf {
-    infra_tests::workspace_root()
+use std::path::{Path, PathBuf};
+
+/// The clone to work in (its template, `.local/` outbox, logs and state file), found at run
+/// time so that a binary built in one clone never writes into another: `LOCAL_WORKSPACE` when
+/// set, else the nearest folder at or above the current directory that has
+/// `infra/template.yaml` and a `Cargo.toml`.
+pub fn workspace_root() -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("LOCAL_WORKSPACE").filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        return if is_workspace(&dir) {
+            Ok(dir)
+        } else {
+            Err(format!(
+                "LOCAL_WORKSPACE={} has no infra/template.yaml",
+                dir.display()
+            ))
+        };
+    }
+    let here = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
+    find_workspace(&here).ok_or_else(|| {
+        format!(
+            "{} is not inside a clone of this repository (no infra/template.yaml above it): \
+             run from the clone, or set LOCAL_WORKSPACE",
+            here.display()
+        )
+    })
+}
+
+/// The nearest folder at or above `start` that looks like this repository.
+pub fn find_workspace(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| is_workspace(dir))
+        .map(Path::to_path_buf)
+}
+
+fn is_workspace(dir: &Path) -> bool {
+    dir.join("infra/template.yaml").is_file() && dir.join("Cargo.toml").is_file()
 }

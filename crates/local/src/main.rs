@@ -1,17 +1,24 @@
-//! `cargo run -p local -- up` starts the whole system on loopback;
-//! `cargo run -p local -- send <file>...` sends events into it and prints every hop.
+//! `cargo xtask run` (`local up`) starts the whole system on loopback;
+//! `cargo xtask send <file>...` (`local send`) sends events into it and prints every hop.
 
 use local::{LocalSystem, Options, Ports, send, workspace_root};
-use std::{path::PathBuf, process::ExitCode};
+use serde_json::Value;
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::Duration,
+};
 
 const DEFAULT_PORT_BASE: u16 = 8750;
 
 const USAGE: &str = "\
 usage:
-  local up [--template FILE] [--outbox DIR] [--port-base N] [--logs]
+  cargo xtask run [--template FILE] [--outbox DIR] [--port-base N] [--logs]
       Starts everything on 127.0.0.1 (ports N..N+4, default 8750; 0 = any free ports)
-      and runs until Ctrl-C. Function logs go to .local/functions.log (--logs: to the terminal).
-  local send [--bus NAME] FILE...
+      and runs until Ctrl-C or SIGTERM. Function logs go to .local/functions.log (--logs: to
+      the terminal). One system per clone: the clone is the folder you run it in (or
+      LOCAL_WORKSPACE).
+  cargo xtask send [--bus NAME] FILE...
       Puts each sample (an event as in events/, or a PutEvents entry) on the running system
       with the real AWS SDK client and prints every hop it takes.";
 
@@ -35,8 +42,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn state_path() -> PathBuf {
-    workspace_root().join(".local/state.json")
+fn state_path(root: &Path) -> PathBuf {
+    root.join(".local/state.json")
+}
+
+/// The system a state file describes, if it is still running: its process exists and its
+/// EventBridge endpoint accepts connections (a state file left by a killed run is neither).
+fn live_instance(state_file: &Path) -> Option<Value> {
+    let state = send::read_json(state_file).ok()?;
+    let pid = state["pid"].as_u64()?;
+    // Only Linux has /proc; elsewhere the port alone decides.
+    let pid_alive = !cfg!(target_os = "linux") || Path::new(&format!("/proc/{pid}")).exists();
+    let addr = state["endpoints"]["eventbridge"]
+        .as_str()?
+        .strip_prefix("http://")?
+        .parse()
+        .ok()?;
+    let answers = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok();
+    (pid_alive && answers).then_some(state)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -80,7 +103,20 @@ fn init_logs(to_terminal: bool, file: &std::path::Path) -> Result<(), String> {
 }
 
 fn up(args: &[String]) -> Result<(), String> {
-    let root = workspace_root();
+    let root = workspace_root()?;
+    let state = state_path(&root);
+    // Before anything is emptied, truncated or bound: the running system keeps its outbox,
+    // its log file and its state.
+    if let Some(running) = live_instance(&state) {
+        return Err(format!(
+            "a local system is already running from {} (pid {}, EventBridge endpoint {}); nothing \
+             was changed. Stop it first (Ctrl-C in its terminal). A second system needs another \
+             clone and other ports: `cargo xtask run --port-base N` (0 = any free ports).",
+            root.display(),
+            running["pid"],
+            running["endpoints"]["eventbridge"].as_str().unwrap_or("?"),
+        ));
+    }
     let mut options = Options::new(root.join("infra/template.yaml"), root.join(".local/outbox"));
     let mut base = std::env::var("LOCAL_PORT_BASE")
         .ok()
@@ -98,6 +134,8 @@ fn up(args: &[String]) -> Result<(), String> {
                     .map_err(|_| "--port-base needs a port number".to_owned())?
             }
             "--logs" => logs_to_terminal = true,
+            // `cargo xtask run -- --port-base 0` passes the separator through.
+            "--" => {}
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
         i += 1;
@@ -106,10 +144,14 @@ fn up(args: &[String]) -> Result<(), String> {
     options.env = std::env::vars().collect();
     options.print_hops = true;
     let log_file = root.join(".local/functions.log");
-    init_logs(logs_to_terminal, &log_file)?;
     runtime()?.block_on(async move {
+        // Binds every port before it empties the outbox: a start that fails changes nothing.
         let system = LocalSystem::start(options.clone()).await?;
-        let state = state_path();
+        // Functions log only once events arrive, so the log file is (re)started here.
+        init_logs(logs_to_terminal, &log_file)?;
+        if let Some(dir) = state.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
         std::fs::write(
             &state,
             serde_json::to_string_pretty(&system.state_json()).unwrap_or_default(),
@@ -117,9 +159,14 @@ fn up(args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", state.display()))?;
         print!(
             "{}",
-            banner(&system, &options, (!logs_to_terminal).then_some(&log_file))
+            banner(
+                &system,
+                &options,
+                &root,
+                (!logs_to_terminal).then_some(&log_file)
+            )
         );
-        let _ = tokio::signal::ctrl_c().await;
+        stopped().await?;
         println!("\nstopping");
         let _ = std::fs::remove_file(&state);
         system.shutdown().await;
@@ -127,14 +174,34 @@ fn up(args: &[String]) -> Result<(), String> {
     })
 }
 
-fn relative(path: &std::path::Path) -> String {
-    let root = workspace_root();
-    path.strip_prefix(&root)
+/// Ctrl-C or SIGTERM (what `kill`, systemd and process managers send): both stop cleanly.
+async fn stopped() -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    Ok(())
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| path.display().to_string())
 }
 
-fn banner(system: &LocalSystem, options: &Options, log_file: Option<&PathBuf>) -> String {
+fn banner(
+    system: &LocalSystem,
+    options: &Options,
+    root: &Path,
+    log_file: Option<&PathBuf>,
+) -> String {
     let e = system.endpoints();
     let d = system.dixa_secrets();
     let mut s = String::new();
@@ -145,7 +212,7 @@ fn banner(system: &LocalSystem, options: &Options, log_file: Option<&PathBuf>) -
     line("━━━ local system up: loopback only, no AWS account ━━━".into());
     line(format!(
         "routing from {} ({} rules, {} API routes)",
-        relative(&options.template),
+        relative(root, &options.template),
         system.topology().rules.len(),
         system.topology().api_routes.len()
     ));
@@ -165,6 +232,10 @@ fn banner(system: &LocalSystem, options: &Options, log_file: Option<&PathBuf>) -
         ));
     }
     line(format!("  hops                 GET {}?after=N", e.hops));
+    line(format!(
+        "  DynamoDB table       {} (send-email's dedupe record, same endpoint)",
+        local::dynamodb::DEDUPE_TABLE
+    ));
     if let Some(api) = &e.api {
         line(format!("Dixa API (API Gateway) {api}"));
         for r in &system.topology().api_routes {
@@ -216,15 +287,15 @@ fn banner(system: &LocalSystem, options: &Options, log_file: Option<&PathBuf>) -
     if let Some(f) = log_file {
         line(format!(
             "Function logs          {}   (JSON lines, as in CloudWatch)",
-            relative(f)
+            relative(root, f)
         ));
     }
     line(format!(
         "State                  {}",
-        relative(&state_path())
+        relative(root, &state_path(root))
     ));
     line(String::new());
-    line("Send events:   cargo run -p local -- send events/auth0/sce.json [more.json ...]".into());
+    line("Send events:   cargo xtask send events/auth0/sce.json [more.json ...]".into());
     if let Some(api) = &e.api {
         line(format!(
             "Dixa look-up:  curl -H '{}: {}' '{api}/lookup?email=jane%2Bshop%40example.com&csid=1&agent=agent%40shop.example'",
@@ -240,7 +311,7 @@ fn banner(system: &LocalSystem, options: &Options, log_file: Option<&PathBuf>) -
         "  BLOOMREACH_API_BASE + BLOOMREACH_PROJECT_TOKEN/API_KEY_ID/API_SECRET/TEMPLATE_*;".into(),
     );
     line("  HYBRIS_BASE_URL + HYBRIS_BASE_SITE/HYBRIS_CLIENT_ID/HYBRIS_CLIENT_SECRET.".into());
-    line("Ctrl-C stops. Hops follow below as they happen.".into());
+    line("Ctrl-C (or SIGTERM) stops. Hops follow below as they happen.".into());
     line(
         "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━"
             .into(),
@@ -255,6 +326,7 @@ fn send_cmd(args: &[String]) -> Result<(), String> {
     while i < args.len() {
         match args[i].as_str() {
             "--bus" => bus = Some(value_of(args, &mut i, "--bus")?.to_owned()),
+            "--" => {}
             f => files.push(PathBuf::from(f)),
         }
         i += 1;
@@ -262,10 +334,10 @@ fn send_cmd(args: &[String]) -> Result<(), String> {
     if files.is_empty() {
         return Err(format!("send needs at least one file\n{USAGE}"));
     }
-    let state_file = state_path();
-    let state = send::read_json(&state_file).map_err(|_| {
+    let state_file = state_path(&workspace_root()?);
+    let state = live_instance(&state_file).ok_or_else(|| {
         format!(
-            "no running local system ({} not found): start it with `cargo run -p local -- up`",
+            "no running local system ({} is missing or stale): start it with `cargo xtask run`",
             state_file.display()
         )
     })?;

@@ -1,17 +1,19 @@
 //! [`LocalSystem`]: everything started on loopback, wired by the template.
 
 use crate::{
-    eventbridge::{self, ACCOUNT, EventRouter, REGION},
-    functions::{self, Container, FunctionEnv, Handler, Pools},
+    api::DixaSecrets,
+    eventbridge::{self, EventRouter},
+    functions::{self, FunctionEnv, Pools},
     hops::{Hops, HopsPage, NewHop, What},
     outbox::Outbox,
     sandbox::{
         Auth0Sandbox, Auth0Settings, BloomreachSandbox, BloomreachSettings, HybrisSandbox,
         HybrisSettings, Running, SandboxSettings, auth0, hybris,
     },
-    topology::{AUTH0_PARTNER_BUS, EMAIL_BUS, STACK_NAME, Topology},
-    tracker::{Caller, Current, Tracker, bind, serve},
-    util::{now_ms, uuid_v4},
+    shared::Shared,
+    topology::{AUTH0_PARTNER_BUS, EMAIL_BUS, Topology},
+    tracker::{Caller, Tracker, bind, serve},
+    util::uuid_v4,
 };
 use axum::{
     Extension, Json, Router,
@@ -21,15 +23,12 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use lambda_runtime::{Context, Diagnostic};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::{
     collections::HashMap,
-    future::Future,
     net::{IpAddr, Ipv4Addr},
     path::PathBuf,
-    pin::Pin,
     sync::Arc,
     time::Duration,
 };
@@ -110,232 +109,6 @@ pub struct Endpoints {
     pub hybris: Option<String>,
 }
 
-/// The Dixa card's secrets, generated at start-up.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct DixaSecrets {
-    pub lookup_header: String,
-    pub lookup_secret: String,
-    pub action_token_key: String,
-    pub allowed_origin: String,
-}
-
-impl DixaSecrets {
-    fn generate() -> Self {
-        Self {
-            lookup_header: "x-dixa-card-secret".into(),
-            lookup_secret: crate::util::random_hex(32),
-            action_token_key: crate::util::random_hex(32),
-            allowed_origin: "https://local.dixa.example".into(),
-        }
-    }
-}
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-/// What the servers and invocations share.
-pub(crate) struct Shared {
-    pub topology: Topology,
-    pub router: EventRouter,
-    pub tracker: Tracker,
-    pub pools: Pools,
-    pub env: FunctionEnv,
-}
-
-impl Shared {
-    /// Puts an accepted event on its bus: records it and invokes every function whose rule
-    /// matches, asynchronously (one task per invocation). Returns the event id.
-    pub(crate) fn deliver(
-        self: &Arc<Self>,
-        bus: &str,
-        envelope: Value,
-        trace: Option<String>,
-        parent: Option<String>,
-        from: Option<String>,
-    ) -> String {
-        let event_id = envelope["id"].as_str().unwrap_or_default().to_owned();
-        let trace = trace.unwrap_or_else(|| event_id.clone());
-        let text = |k: &str| envelope[k].as_str().unwrap_or_default().to_owned();
-        self.tracker.hops.push(NewHop {
-            trace: trace.clone(),
-            parent,
-            id: Some(event_id.clone()),
-            what: What::EventAccepted {
-                bus: bus.to_owned(),
-                event_id: event_id.clone(),
-                source: text("source"),
-                detail_type: text("detail-type"),
-                from,
-            },
-        });
-        let rules = self.router.matching(bus, &envelope);
-        if rules.is_empty() {
-            self.tracker.hops.push(NewHop {
-                trace: trace.clone(),
-                parent: Some(event_id.clone()),
-                id: None,
-                what: What::NoRuleMatched {
-                    bus: bus.to_owned(),
-                    event_id: event_id.clone(),
-                },
-            });
-        }
-        for rule in rules {
-            let request_id = uuid_v4();
-            self.tracker.hops.start(NewHop {
-                trace: trace.clone(),
-                parent: Some(event_id.clone()),
-                id: Some(request_id.clone()),
-                what: What::RuleMatched {
-                    bus: bus.to_owned(),
-                    rule: rule.name.clone(),
-                    function: rule.function.clone(),
-                    request_id: request_id.clone(),
-                },
-            });
-            let shared = Arc::clone(self);
-            let function = rule.function.clone();
-            let payload = envelope.clone();
-            let trace = trace.clone();
-            tokio::spawn(async move {
-                shared
-                    .invoke_async(function, payload, trace, request_id)
-                    .await;
-            });
-        }
-        event_id
-    }
-
-    /// An asynchronous invocation (EventBridge → Lambda): the result is only reported.
-    async fn invoke_async(
-        self: Arc<Self>,
-        function: String,
-        payload: Value,
-        trace: String,
-        request_id: String,
-    ) {
-        let result = self
-            .run(&function, &trace, &request_id, move |c, ctx| {
-                Box::pin(async move { c.handler.invoke_event(payload, ctx).await })
-            })
-            .await;
-        let what = match result {
-            Ok(result) => What::Succeeded {
-                function,
-                request_id: request_id.clone(),
-                result,
-            },
-            Err(d) => {
-                let then = self.topology.functions.get(&function).map(|f| {
-                    format!(
-                        "Lambda would retry it {} more time(s), then send it to {}; not retried locally",
-                        f.max_retries.unwrap_or(2),
-                        f.on_failure
-                            .as_deref()
-                            .unwrap_or("no OnFailure destination (the event is dropped)")
-                    )
-                });
-                What::Failed {
-                    function,
-                    request_id: request_id.clone(),
-                    error_type: d.error_type,
-                    error_message: d.error_message,
-                    then,
-                }
-            }
-        };
-        self.tracker.hops.finish(NewHop {
-            trace,
-            parent: Some(request_id),
-            id: None,
-            what,
-        });
-    }
-
-    /// Runs one invocation in a warm container (or a new one: cold start), within the
-    /// function's timeout from the template.
-    pub(crate) async fn run<T: Send + 'static>(
-        self: &Arc<Self>,
-        function: &str,
-        trace: &str,
-        request_id: &str,
-        call: impl FnOnce(Arc<Container>, Context) -> BoxFuture<Result<T, Diagnostic>>,
-    ) -> Result<T, Diagnostic> {
-        let (container, cold) = match self.pools.take_idle(function) {
-            Some(c) => (c, false),
-            None => {
-                let id = self.pools.new_id(function);
-                let env = self.env.for_container(&id);
-                let eventbridge = format!("{}/_c/{id}", self.env.eventbridge_url);
-                let handler = Handler::build(function.to_owned(), env, eventbridge).await?;
-                let container = Container {
-                    id,
-                    function: function.to_owned(),
-                    handler,
-                };
-                (Arc::new(container), true)
-            }
-        };
-        self.tracker.enter(
-            &container.id,
-            Current {
-                trace: trace.to_owned(),
-                function: function.to_owned(),
-                request_id: request_id.to_owned(),
-            },
-        );
-        self.tracker.hops.push(NewHop {
-            trace: trace.to_owned(),
-            parent: Some(request_id.to_owned()),
-            id: None,
-            what: What::Invoked {
-                function: function.to_owned(),
-                request_id: request_id.to_owned(),
-                container: container.id.clone(),
-                cold,
-            },
-        });
-        let timeout = Duration::from_secs(
-            self.topology
-                .functions
-                .get(function)
-                .map_or(3, |f| f.timeout_s),
-        );
-        let mut ctx = Context::default();
-        ctx.request_id = request_id.to_owned();
-        ctx.deadline = now_ms() + timeout.as_millis() as u64;
-        ctx.invoked_function_arn =
-            format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK_NAME}-{function}");
-        let mut task = tokio::spawn(call(Arc::clone(&container), ctx));
-        let outcome = match tokio::time::timeout(timeout, &mut task).await {
-            Ok(Ok(result)) => Some(result),
-            Ok(Err(_)) => None,
-            Err(_) => {
-                task.abort();
-                self.tracker.leave(&container.id);
-                return Err(Diagnostic {
-                    error_type: "Sandbox.Timedout".into(),
-                    error_message: format!(
-                        "Task timed out after {:.2} seconds",
-                        timeout.as_secs_f64()
-                    ),
-                });
-            }
-        };
-        self.tracker.leave(&container.id);
-        match outcome {
-            Some(result) => {
-                self.pools.give_back(container);
-                result
-            }
-            // A panic: Lambda's runtime reports it as the invocation's error.
-            None => Err(Diagnostic {
-                error_type: "Runtime.HandlerPanic".into(),
-                error_message: "the handler panicked".into(),
-            }),
-        }
-    }
-}
-
 /// The running system. Dropping it stops the servers.
 pub struct LocalSystem {
     shared: Arc<Shared>,
@@ -364,6 +137,26 @@ impl LocalSystem {
             return Err(format!("{} is not a loopback address", options.host));
         }
         let topology = Topology::load(&options.template)?;
+        let host = options.host;
+        let ports = options.ports;
+        // Every port first: a start that cannot listen fails before it empties the outbox.
+        let eventbridge_listener = bind(host, ports.eventbridge, "EventBridge endpoint").await?;
+        let mut auth0_listener = None;
+        if !functions::external_auth0(&options.env) {
+            auth0_listener = Some(bind(host, ports.auth0, "Auth0 sandbox").await?);
+        }
+        let mut bloomreach_listener = None;
+        if !functions::external_bloomreach(&options.env) {
+            bloomreach_listener = Some(bind(host, ports.bloomreach, "Bloomreach sandbox").await?);
+        }
+        let mut hybris_listener = None;
+        if !functions::external_hybris(&options.env) {
+            hybris_listener = Some(bind(host, ports.hybris, "Hybris sandbox").await?);
+        }
+        let mut api_listener = None;
+        if !topology.api_routes.is_empty() {
+            api_listener = Some(bind(host, ports.api, "API Gateway").await?);
+        }
         let outbox = Outbox::create(&options.outbox)
             .map_err(|e| format!("outbox {}: {e}", options.outbox.display()))?;
         let hops = if options.print_hops {
@@ -373,18 +166,12 @@ impl LocalSystem {
         };
         let tracker = Tracker::new(hops);
         let (stop, stop_rx) = watch::channel(false);
-        let host = options.host;
-        let ports = options.ports;
         let mut servers = Vec::new();
         let mut sandboxes = SandboxSettings::default();
 
-        let eventbridge_listener = bind(host, ports.eventbridge, "EventBridge endpoint").await?;
         let eventbridge_url = url_of(&eventbridge_listener)?;
 
-        let auth0 = if functions::external_auth0(&options.env) {
-            None
-        } else {
-            let listener = bind(host, ports.auth0, "Auth0 sandbox").await?;
+        let auth0 = if let Some(listener) = auth0_listener {
             let url = url_of(&listener)?;
             let settings = Auth0Settings {
                 domain: "auth0-sandbox.localhost".into(),
@@ -401,11 +188,10 @@ impl LocalSystem {
             ));
             sandboxes.auth0 = Some(Running { url, settings });
             Some(sandbox)
-        };
-        let bloomreach = if functions::external_bloomreach(&options.env) {
-            None
         } else {
-            let listener = bind(host, ports.bloomreach, "Bloomreach sandbox").await?;
+            None
+        };
+        let bloomreach = if let Some(listener) = bloomreach_listener {
             let url = url_of(&listener)?;
             let settings = BloomreachSettings {
                 project_token: "local-project".into(),
@@ -426,11 +212,10 @@ impl LocalSystem {
             ));
             sandboxes.bloomreach = Some(Running { url, settings });
             Some(sandbox)
-        };
-        let hybris = if functions::external_hybris(&options.env) {
-            None
         } else {
-            let listener = bind(host, ports.hybris, "Hybris sandbox").await?;
+            None
+        };
+        let hybris = if let Some(listener) = hybris_listener {
             let url = url_of(&listener)?;
             let settings = HybrisSettings {
                 client_id: "local-hybris-client".into(),
@@ -450,6 +235,8 @@ impl LocalSystem {
                 settings: sandbox.settings().clone(),
             });
             Some(sandbox)
+        } else {
+            None
         };
 
         let router = EventRouter::new(&topology, &[EMAIL_BUS, AUTH0_PARTNER_BUS])?;
@@ -465,6 +252,7 @@ impl LocalSystem {
             router,
             tracker: tracker.clone(),
             pools: Pools::default(),
+            tables: crate::dynamodb::Tables::default(),
             env,
         });
         if let Some(sandbox) = &auth0 {
@@ -487,10 +275,7 @@ impl LocalSystem {
             None,
             stop_rx.clone(),
         ));
-        let api = if shared.topology.api_routes.is_empty() {
-            None
-        } else {
-            let listener = bind(host, ports.api, "API Gateway").await?;
+        let api = if let Some(listener) = api_listener {
             let url = url_of(&listener)?;
             servers.push(serve(
                 listener,
@@ -500,6 +285,8 @@ impl LocalSystem {
                 stop_rx.clone(),
             ));
             Some(url)
+        } else {
+            None
         };
         let endpoints = Endpoints {
             hops: format!("{eventbridge_url}/_local/hops"),
@@ -544,6 +331,11 @@ impl LocalSystem {
 
     pub fn hybris(&self) -> Option<&HybrisSandbox> {
         self.hybris.as_ref()
+    }
+
+    /// The DynamoDB-compatible tables on the AWS endpoint.
+    pub fn tables(&self) -> &crate::dynamodb::Tables {
+        &self.shared.tables
     }
 
     pub fn hops(&self) -> &Hops {
@@ -633,11 +425,27 @@ async fn put_events(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    // One AWS endpoint for every service the functions call, told apart by the target.
+    if let Some(op) = target.strip_prefix(crate::dynamodb::TARGET_PREFIX) {
+        let (status, body) = match shared.tables.call(op, &body) {
+            Ok(body) => (StatusCode::OK, body),
+            Err(refused) => (
+                StatusCode::from_u16(refused.status).unwrap_or(StatusCode::BAD_REQUEST),
+                refused.body(),
+            ),
+        };
+        return (
+            status,
+            [(header::CONTENT_TYPE, crate::dynamodb::CONTENT_TYPE)],
+            Json(body),
+        )
+            .into_response();
+    }
     if target != "AWSEvents.PutEvents" {
         return amz_error(
             StatusCode::BAD_REQUEST,
             "UnknownOperationException",
-            "The local EventBridge endpoint supports PutEvents only",
+            "The local AWS endpoint supports EventBridge PutEvents and the DynamoDB item operations only",
         );
     }
     let origin = caller.and_then(|c| shared.tracker.current(&c.0.0));

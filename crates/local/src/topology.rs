@@ -1,8 +1,8 @@
-//! What the local system wires, read from `infra/template.yaml` (through `infra-tests`'
-//! template model): every function's EventBridge rules (bus + pattern), its asynchronous
+//! What the local system wires, read from `infra/template.yaml` (through the `sam-template`
+//! model): every function's EventBridge rules (bus + pattern), its asynchronous
 //! invoke settings, and the API Gateway routes.
 
-use infra_tests::{Function, Template, referenced_id};
+use sam_template::{Function, Template, referenced_id};
 use serde_json::Value;
 use std::{collections::BTreeMap, path::Path};
 
@@ -92,15 +92,17 @@ pub struct Topology {
 
 impl Topology {
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("read template {}: {e}", path.display()))?;
-        // The template model panics on a template it cannot read: turn that into an error.
-        std::panic::catch_unwind(|| Self::parse(&text))
-            .map_err(|_| format!("{} is not a template the model can read", path.display()))?
+        let template =
+            Template::read(path).map_err(|e| format!("template {}: {e}", path.display()))?;
+        Self::from_template(&template)
     }
 
     pub fn parse(text: &str) -> Result<Self, String> {
-        let template = Template::parse(text);
+        let template = Template::parse(text).map_err(|e| format!("template: {e}"))?;
+        Self::from_template(&template)
+    }
+
+    fn from_template(template: &Template) -> Result<Self, String> {
         let mut functions = BTreeMap::new();
         let mut api_routes = Vec::new();
         for f in template.functions() {
@@ -182,7 +184,10 @@ mod tests {
 
     #[test]
     fn reads_the_real_template() {
-        let t = Topology::load(&infra_tests::template_path()).unwrap();
+        let t = Topology::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml"),
+        )
+        .unwrap();
         let by_fn = |f: &str| t.rules.iter().filter(|r| r.function == f).count();
         assert_eq!(by_fn("email-transform"), 1);
         assert_eq!(by_fn("send-email"), 1);

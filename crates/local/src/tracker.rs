@@ -130,7 +130,12 @@ async fn attribute(State(a): State<Attribution>, mut req: Request, next: Next) -
 pub async fn bind(host: std::net::IpAddr, port: u16, what: &str) -> Result<TcpListener, String> {
     TcpListener::bind(SocketAddr::new(host, port))
         .await
-        .map_err(|e| format!("{what}: cannot listen on {host}:{port}: {e}"))
+        .map_err(|e| {
+            format!(
+                "{what}: cannot listen on {host}:{port}: {e} (another local system? choose other \
+                 ports with --port-base N, 0 = any free ports)"
+            )
+        })
 }
 
 /// Serves `router` until `shutdown` turns true; calls through `/_c/<container>` are attributed

@@ -154,9 +154,16 @@ impl Client {
 
     /// Sends one email. `Ok` on any 2xx.
     pub async fn send(&self, email: &Email<'_>) -> Result<(), SendError> {
+        self.send_within(email, self.timeout).await
+    }
+
+    /// [`Client::send`] with the whole call (connect to last byte) bounded by `timeout`, so
+    /// the caller can fit it into what is left of the invocation.
+    pub async fn send_within(&self, email: &Email<'_>, timeout: Duration) -> Result<(), SendError> {
         let response = self
             .http
             .post(&self.url)
+            .timeout(timeout)
             .basic_auth(
                 self.credentials.key_id.expose_secret(),
                 Some(self.credentials.secret.expose_secret()),

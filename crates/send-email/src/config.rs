@@ -29,9 +29,11 @@
 //! | `SEND_BACKOFF_CAP_MS` | no | `5000` | No retry delay exceeds this, `Retry-After` included, ms |
 //! | `DEDUPE_TABLE_NAME` | no | unset (no dedupe) | DynamoDB table (key `dedupe_key`, TTL `expires_at`) that makes each `dedupe_key` send at most once |
 //! | `DEDUPE_KEEP_HOURS` | no | `168` | How long a sent email's record blocks a resend of the same `dedupe_key` (covers EventBridge/Lambda retries and Auth0 stream replays) |
+//! | `BLOCKED_EMAIL_WINDOW_MINUTES` | no | `60` | With `DEDUPE_TABLE_NAME`: at most one `account_blocked` email per recipient within this many minutes (later blocks are skipped, `"status": "skipped"`); `0` = no limit |
 //!
-//! Blank values count as unset. Retries also stop when the next attempt could not finish
-//! before the invocation's deadline (less a 500 ms margin).
+//! Blank values count as unset. Every call, the first included, is also cut at the
+//! invocation's deadline less a 500 ms margin, and retries stop when the next attempt could
+//! not finish before it.
 
 use auth0_events::EmailKind;
 use lambda_support::{
@@ -60,6 +62,8 @@ pub const BACKOFF_CAP_MS: &str = "SEND_BACKOFF_CAP_MS";
 pub const DEDUPE_TABLE_NAME: &str = "DEDUPE_TABLE_NAME";
 pub const DEDUPE_KEEP_HOURS: &str = "DEDUPE_KEEP_HOURS";
 pub const DEFAULT_DEDUPE_KEEP_HOURS: u64 = 168;
+pub const BLOCKED_EMAIL_WINDOW_MINUTES: &str = "BLOCKED_EMAIL_WINDOW_MINUTES";
+pub const DEFAULT_BLOCKED_EMAIL_WINDOW_MINUTES: u64 = 60;
 
 pub const DEFAULT_CUSTOMER_ID_KEY: &str = "registered";
 pub const DEFAULT_TIMEOUT_MS: u64 = 5_000;
@@ -89,6 +93,9 @@ pub struct Config {
     pub dedupe_table: Option<String>,
     /// `DEDUPE_KEEP_HOURS`: how long a sent email's record blocks a resend.
     pub dedupe_keep: Duration,
+    /// `BLOCKED_EMAIL_WINDOW_MINUTES`: one `account_blocked` email per recipient per window
+    /// (zero: no limit).
+    pub block_window: Duration,
 }
 
 /// Where and how to call the API.
@@ -268,6 +275,13 @@ impl Config {
                         DEFAULT_DEDUPE_KEEP_HOURS,
                         "a whole number of hours",
                     )?,
+            ),
+            block_window: Duration::from_secs(
+                60 * env.parse_or(
+                    BLOCKED_EMAIL_WINDOW_MINUTES,
+                    DEFAULT_BLOCKED_EMAIL_WINDOW_MINUTES,
+                    "a whole number of minutes",
+                )?,
             ),
         })
     }

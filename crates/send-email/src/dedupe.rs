@@ -13,17 +13,29 @@
 //! 3. After a failed send, [`Dedupe::release`] deletes the `IN_PROGRESS` record so a retry or a
 //!    redrive can send.
 //!
+//! Repeated blocks: a credential-stuffing attack logs many `limit_wc` / `limit_sul` for one
+//! account within minutes, each with its own `log_id`. With a block window set
+//! (`BLOCKED_EMAIL_WINDOW_MINUTES`), [`Dedupe::claim_window`] writes a second record per
+//! kind + recipient (`window:account_blocked:<first 32 hex digits of SHA-256(address)>`, never
+//! the address itself) that lives for the window: the first block in a window sends, the
+//! others are skipped. The window slides from the email that was sent, so a burst across a
+//! clock boundary still sends one. A failed send deletes the record ([`Dedupe::release_window`])
+//! so Lambda's retry of that event can send.
+//!
 //! Expiry is checked in the condition, not left to DynamoDB's TTL (which can lag up to 48 h);
 //! `expires_at` is still the table's TTL attribute so old records get cleaned up.
 //! Table: partition key `dedupe_key` (S); TTL on `expires_at`.
 
+use auth0_events::{EmailAddress, EmailKind};
 use aws_sdk_dynamodb::{Client, error::DisplayErrorContext, types::AttributeValue};
+use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 const KEY: &str = "dedupe_key";
 const STATUS: &str = "status";
 const IN_PROGRESS: &str = "IN_PROGRESS";
 const COMPLETE: &str = "COMPLETE";
+const WINDOW: &str = "WINDOW";
 
 /// What [`Dedupe::claim`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +61,8 @@ pub struct Dedupe {
     client: Client,
     table: String,
     keep_for: Duration,
+    /// At most one `account_blocked` email per recipient per this long; `None`: no limit.
+    block_window: Option<Duration>,
 }
 
 fn now_s() -> i64 {
@@ -72,7 +86,67 @@ impl Dedupe {
             client,
             table: table.into(),
             keep_for,
+            block_window: None,
         }
+    }
+
+    /// One `account_blocked` email per recipient per `window` (zero: no limit).
+    pub fn with_block_window(mut self, window: Duration) -> Self {
+        self.block_window = (!window.is_zero()).then_some(window);
+        self
+    }
+
+    /// The window record's key for an email, when its kind is limited per window.
+    pub fn window_key(&self, kind: EmailKind, recipient: &EmailAddress) -> Option<String> {
+        self.block_window?;
+        (kind == EmailKind::AccountBlocked).then(|| {
+            let digest = Sha256::digest(recipient.as_str().as_bytes());
+            let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+            format!("window:{}:{hex}", kind.as_str())
+        })
+    }
+
+    /// Takes the window for `key` ([`Dedupe::window_key`]): `true` when no email of that kind
+    /// went to that recipient within the window (this one may send), `false` otherwise.
+    pub async fn claim_window(&self, key: &str) -> Result<bool, DedupeError> {
+        let Some(window) = self.block_window else {
+            return Ok(true);
+        };
+        let now = now_s();
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(KEY, s(key))
+            .item(STATUS, s(WINDOW))
+            .item("expires_at", n(now + window.as_secs() as i64))
+            .condition_expression("attribute_not_exists(#k) OR expires_at < :now")
+            .expression_attribute_names("#k", KEY)
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(error("PutItem", e)),
+        }
+    }
+
+    /// Gives the window back after a failed send, so a retry can send.
+    pub async fn release_window(&self, key: &str) -> Result<(), DedupeError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(KEY, s(key))
+            .send()
+            .await
+            .map_err(|e| error("DeleteItem", e))?;
+        Ok(())
     }
 
     /// Takes the lock for `key` for `lock_for` (the rest of the invocation).

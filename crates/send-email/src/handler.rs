@@ -2,11 +2,14 @@
 //! and report a classified outcome.
 
 use crate::{
-    bloomreach::{self, BuildError, Email, EmailContent, Recipient, SendError},
+    bloomreach::{self, BuildError, Email, EmailContent, Recipient, SendError, TransientCause},
     config::{Config, MessageConfig},
     dedupe::{Claim, Dedupe, DedupeError},
 };
-use auth0_events::send_email::{ContractError, DETAIL_TYPE, SendEmailDetail};
+use auth0_events::{
+    LogId,
+    send_email::{ContractError, DETAIL_TYPE, SendEmailDetail},
+};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use lambda_support::retry::{Backoff, Deadline};
@@ -33,7 +36,7 @@ pub enum HandlerError {
     )]
     Send {
         kind: &'static str,
-        log_id: String,
+        log_id: LogId,
         attempts: u32,
         /// Retries stopped because another attempt could not finish before the deadline.
         deadline_reached: bool,
@@ -42,10 +45,10 @@ pub enum HandlerError {
     },
     /// Another invocation holds this email's dedupe lock: retried later by Lambda.
     #[error("{kind} email for log {log_id} is being sent by another invocation")]
-    InProgress { kind: &'static str, log_id: String },
+    InProgress { kind: &'static str, log_id: LogId },
     #[error("log {log_id}: {source}")]
     Dedupe {
-        log_id: String,
+        log_id: LogId,
         #[source]
         source: DedupeError,
     },
@@ -129,7 +132,7 @@ impl Handler {
                 .claim(key, deadline.remaining() + DEADLINE_MARGIN)
                 .await
                 .map_err(|source| HandlerError::Dedupe {
-                    log_id: log_id.to_owned(),
+                    log_id: detail.log_id.clone(),
                     source,
                 })
                 .inspect_err(
@@ -151,11 +154,52 @@ impl Handler {
                 Claim::InProgress => {
                     let e = HandlerError::InProgress {
                         kind,
-                        log_id: log_id.to_owned(),
+                        log_id: detail.log_id.clone(),
                     };
                     tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "email in progress elsewhere");
                     return Err(e);
                 }
+            }
+        }
+        let window = self
+            .dedupe
+            .as_ref()
+            .and_then(|d| Some((d, d.window_key(detail.kind, &detail.recipient)?)));
+        if let Some((dedupe, window_key)) = &window {
+            let claimed = dedupe.claim_window(window_key).await;
+            let skip = match claimed {
+                Ok(acquired) => !acquired,
+                Err(source) => {
+                    let e = HandlerError::Dedupe {
+                        log_id: detail.log_id.clone(),
+                        source,
+                    };
+                    tracing::error!(kind, log_id, error = %e, "dedupe store failed");
+                    if let Err(e) = dedupe.release(key).await {
+                        tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "could not update the dedupe record");
+                    }
+                    return Err(e);
+                }
+            };
+            if skip {
+                // Handled: a redelivery of this event is a duplicate, not a new chance to send.
+                if let Err(e) = dedupe.complete(key).await {
+                    tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "could not update the dedupe record");
+                }
+                tracing::info!(
+                    kind,
+                    log_id,
+                    dedupe_key = key,
+                    reason = "repeat_within_window",
+                    "this kind of email went to this recipient within the window; not sending"
+                );
+                return Ok(json!({
+                    "status": "skipped",
+                    "reason": "repeat_within_window",
+                    "kind": kind,
+                    "log_id": log_id,
+                    "dedupe_key": key,
+                }));
             }
         }
         let result = self.send(&detail, deadline).await;
@@ -168,6 +212,11 @@ impl Handler {
             if let Err(e) = recorded {
                 tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "could not update the dedupe record");
             }
+        }
+        if let (Some((dedupe, window_key)), Err(_)) = (&window, &result)
+            && let Err(e) = dedupe.release_window(window_key).await
+        {
+            tracing::warn!(kind, log_id, error = %e, "could not release the block window");
         }
         match &result {
             Ok(attempts) => tracing::info!(
@@ -234,8 +283,28 @@ impl Handler {
         let email = compose(&self.message, detail)?;
         let mut attempt = 0;
         loop {
+            // Every call, the first included, ends before the deadline: an answer that comes
+            // after Lambda has given up would be retried and send the email twice.
+            let budget = deadline.remaining();
+            if budget.is_zero() {
+                return Err(HandlerError::Send {
+                    kind: detail.kind.as_str(),
+                    log_id: detail.log_id.clone(),
+                    attempts: attempt,
+                    deadline_reached: true,
+                    source: SendError::Transient {
+                        cause: TransientCause::Timeout,
+                        retry_after: None,
+                    },
+                });
+            }
+            let cut_short = budget < self.client.timeout();
             attempt += 1;
-            let err = match self.client.send(&email).await {
+            let result = self
+                .client
+                .send_within(&email, budget.min(self.client.timeout()))
+                .await;
+            let err = match result {
                 Ok(()) => return Ok(attempt),
                 Err(e) => e,
             };
@@ -249,6 +318,9 @@ impl Handler {
             let SendError::Transient { cause, retry_after } = err else {
                 return Err(give_up(false));
             };
+            if cut_short && cause == TransientCause::Timeout {
+                return Err(give_up(true));
+            }
             if attempt >= self.backoff.max_attempts {
                 return Err(give_up(false));
             }
@@ -392,7 +464,7 @@ mod tests {
                 new_email_masked: (kind == EmailKind::EmailChangedOldAddress)
                     .then(|| "j***@example.org".into()),
             },
-            "90020261120100000123",
+            &LogId::parse("90020261120100000123").unwrap(),
             LogType::Sce,
         )
     }
@@ -820,6 +892,16 @@ mod tests {
         let mut wrong_type_field = good.clone();
         wrong_type_field["log_id"] = json!([ADDRESS]);
 
+        // Producer-set ids of the wrong shape: refused, and neither logged nor echoed.
+        let mut id_cases = vec![];
+        for field in ["log_id", "dedupe_key", "log_type"] {
+            for value in [ADDRESS.to_owned(), "9".repeat(100_000)] {
+                let mut d = good.clone();
+                d[field] = json!(value);
+                id_cases.push((event_for(d), "MalformedEvent"));
+            }
+        }
+
         let cases = [
             (json!(format!("just a string {ADDRESS}")), "MalformedEvent"),
             (json!({"detail": {"recipient": ADDRESS}}), "MalformedEvent"),
@@ -832,11 +914,15 @@ mod tests {
             (event_for(no_log_id), "MalformedEvent"),
             (event_for(wrong_type_field), "MalformedEvent"),
         ];
-        for (payload, error_type) in cases {
+        for (payload, error_type) in cases.into_iter().chain(id_cases) {
             let (result, logs) = run(&h, payload.clone(), Duration::from_secs(10)).await;
             let err = result.unwrap_err();
-            assert_eq!(err.error_type(), error_type, "{payload}: {err}");
+            assert_eq!(err.error_type(), error_type, "{payload:.300}: {err}");
             assert!(logs.contains(error_type), "{logs}");
+            // Bounded: nothing of a 100 KB id reaches the log or the error.
+            assert!(logs.len() < 2_000, "{} bytes of logs", logs.len());
+            assert!(!logs.contains("99999999"), "{logs:.300}");
+            assert!(err.to_string().len() < 200, "{err}");
         }
         // The version is named so an operator can tell a deploy-order problem.
         let mut v2 = good;

@@ -50,11 +50,14 @@
 //! |---|---|---|
 //! | 2xx | `{"status":"sent","kind":..,"log_id":..,"dedupe_key":..,"attempts":n}` | |
 //! | 408, 429 (`Retry-After` seconds honoured, capped), 5xx, timeout, connection failure, 400 "Failed to render" / "context deadline exceeded" | retried in the invocation with capped, jittered backoff while `SEND_MAX_ATTEMPTS` and the deadline allow, then an error | `TransientSendFailure` |
+//! | no answer by the invocation's deadline less 500 ms (every call is cut there, the first included) | error, "deadline reached" | `TransientSendFailure` |
 //! | 400 mentioning the suppression list | error, no retry | `EmailSuppressed` |
 //! | 400 template not found | error, no retry | `TemplateNotFound` |
 //! | 401, 403 | error, no retry | `BloomreachUnauthorized` |
 //! | any other 3xx/4xx | error, no retry | `EmailRejected` |
-//! | event not an EventBridge event, wrong `detail-type`, malformed detail | error, no call | `MalformedEvent` |
+//! | (no call) the same `dedupe_key` was sent before | `{"status":"duplicate",..}` | |
+//! | (no call) an `account_blocked` email went to this recipient within `BLOCKED_EMAIL_WINDOW_MINUTES` | `{"status":"skipped","reason":"repeat_within_window",..}` | |
+//! | event not an EventBridge event, wrong `detail-type`, malformed detail (a `log_id`, `log_type` or `dedupe_key` of the wrong shape included), JSON no value can hold | error, no call | `MalformedEvent` |
 //! | detail `version` other than 1 | error, no call | `UnsupportedContractVersion` |
 //!
 //! Every error fails the invocation: Lambda retries an asynchronous invocation twice, then hands

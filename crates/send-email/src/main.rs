@@ -1,7 +1,5 @@
-use lambda_runtime::{LambdaEvent, service_fn};
 use lambda_support::{Env, LazyAws};
 use send_email::{Config, Handler, dedupe::Dedupe};
-use serde_json::Value;
 
 // One thread: a small Lambda has at most one vCPU and handles one event at a time.
 #[tokio::main(flavor = "current_thread")]
@@ -17,16 +15,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let dedupe = config
         .dedupe_table
         .clone()
-        .map(|table| (table, config.dedupe_keep));
+        .map(|table| (table, config.dedupe_keep, config.block_window));
     let mut handler = Handler::new(config)
         .inspect_err(|e| tracing::error!(error = %e, "send-email cannot start"))?;
-    if let Some((table, keep)) = dedupe {
+    if let Some((table, keep, window)) = dedupe {
         let client = aws_sdk_dynamodb::Client::new(&aws.config().await);
-        handler = handler.with_dedupe(Dedupe::new(client, table, keep));
+        handler = handler.with_dedupe(Dedupe::new(client, table, keep).with_block_window(window));
     }
     let handler = &handler;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler.handle(event).await
-    }))
-    .await
+    lambda_support::event::run(move |event| async move { handler.handle(event).await }).await
 }

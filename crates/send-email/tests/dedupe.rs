@@ -78,7 +78,9 @@ async fn setup(
         .await
         .unwrap();
     assert_eq!(config.dedupe_table.as_deref(), Some(table.as_str()));
-    let dedupe = Dedupe::new(dynamo.clone(), &table, config.dedupe_keep);
+    assert_eq!(config.block_window, std::time::Duration::from_secs(3_600));
+    let dedupe = Dedupe::new(dynamo.clone(), &table, config.dedupe_keep)
+        .with_block_window(config.block_window);
     let handler = Handler::new(config).unwrap().with_dedupe(dedupe);
     (handler, dynamo, table, moto)
 }
@@ -183,4 +185,94 @@ async fn a_lock_held_elsewhere_is_respected_until_it_runs_out() {
     put(now - 1).await.unwrap();
     let sent = handler.handle(invocation(event())).await.unwrap();
     assert_eq!(sent["status"], "sent");
+}
+
+/// An `account_blocked` event for `recipient` from its own Auth0 log.
+fn block_event(n: usize, recipient: &str) -> Value {
+    let log_id = format!("9002026112009581104300000000000{n:04}");
+    let mut e = event();
+    e["id"] = json!(format!("b1c2d3e4-0000-4000-8000-{n:012}"));
+    e["detail"]["log_id"] = json!(log_id);
+    e["detail"]["dedupe_key"] = json!(format!("{log_id}:account_blocked"));
+    e["detail"]["recipient"] = json!(recipient);
+    e
+}
+
+/// Credential stuffing: 50 `limit_wc` logs for one account in a burst, each its own `log_id`,
+/// send one email; 50 for 50 accounts send 50.
+#[tokio::test]
+async fn a_burst_of_blocks_sends_one_email_per_recipient() {
+    let (capture, _g) = logs::Capture::install();
+    let bloomreach = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .mount(&bloomreach)
+        .await;
+    let (handler, _dynamo, _table, _moto) = setup(&bloomreach).await;
+
+    let mut statuses = vec![];
+    for n in 0..50 {
+        let out = handler
+            .handle(invocation(block_event(n, "jane.doe@example.com")))
+            .await
+            .unwrap();
+        statuses.push(out["status"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(statuses.iter().filter(|s| *s == "sent").count(), 1);
+    assert_eq!(statuses.iter().filter(|s| *s == "skipped").count(), 49);
+    assert_eq!(statuses[0], "sent");
+    assert_eq!(bloomreach.received_requests().await.unwrap().len(), 1);
+    // A redelivery of a skipped log stays handled.
+    let again = handler
+        .handle(invocation(block_event(7, "jane.doe@example.com")))
+        .await
+        .unwrap();
+    assert_eq!(again["status"], "duplicate");
+
+    for n in 100..150 {
+        let out = handler
+            .handle(invocation(block_event(
+                n,
+                &format!("customer{n}@example.com"),
+            )))
+            .await
+            .unwrap();
+        assert_eq!(out["status"], "sent", "{out}");
+    }
+    assert_eq!(bloomreach.received_requests().await.unwrap().len(), 51);
+    let logs = capture.text();
+    assert!(logs.contains("repeat_within_window"), "{logs:.2000}");
+    logs::assert_no_email_addresses(&logs);
+}
+
+/// The window is taken only by an email that went out: after a failed send, the next block
+/// for that recipient (or Lambda's retry) sends.
+#[tokio::test]
+async fn a_failed_block_email_leaves_the_window_open() {
+    let bloomreach = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&bloomreach)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .mount(&bloomreach)
+        .await;
+    let (handler, _dynamo, _table, _moto) = setup(&bloomreach).await;
+    let err = handler
+        .handle(invocation(block_event(1, "jane.doe@example.com")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "TransientSendFailure");
+    let out = handler
+        .handle(invocation(block_event(2, "jane.doe@example.com")))
+        .await
+        .unwrap();
+    assert_eq!(out["status"], "sent");
+    let out = handler
+        .handle(invocation(block_event(3, "jane.doe@example.com")))
+        .await
+        .unwrap();
+    assert_eq!(out["status"], "skipped");
 }

@@ -2,7 +2,7 @@
 //! Bloomreach and, for credentials, Secrets Manager on moto.
 
 use auth0_events::{
-    EmailAddress, LogType,
+    EmailAddress, LogId, LogType,
     send_email::{EmailKind, SendEmailDetail, TemplateParams},
 };
 use base64::Engine;
@@ -68,7 +68,7 @@ fn event(kind: EmailKind, to: &str, log_id: &str) -> Value {
             occurred_at: Some("2026-11-20T10:00:00.000Z".into()),
             new_email_masked: None,
         },
-        log_id,
+        &LogId::parse(log_id).unwrap(),
         LogType::LimitWc,
     );
     json!({
@@ -257,5 +257,89 @@ async fn credentials_come_from_secrets_manager_on_moto() {
     );
     let output = lambda.output();
     assert!(!output.contains("sm-api-secret"), "{output}");
+    assert_no_email_addresses(&output);
+}
+
+/// With 1.5 s left and Bloomreach answering only after 2 s, the first call is cut at the
+/// deadline less the margin: the function answers (an error Lambda retries) while the
+/// invocation is still alive, instead of "sent" after Lambda has given up on it.
+#[tokio::test]
+async fn the_first_call_fits_the_invocation_deadline() {
+    let bloomreach = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(PATH))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
+        .mount(&bloomreach)
+        .await;
+    let mut pairs = with_env_credentials(env(&bloomreach));
+    // The client's own timeout is longer than the time left: only the deadline can cut it.
+    pairs.retain(|(k, _)| *k != "BLOOMREACH_TIMEOUT_MS");
+    pairs.push(("BLOOMREACH_TIMEOUT_MS", "5000".into()));
+    let mut lambda = LambdaProcess::spawn(BIN, "send-email", &pairs).await;
+
+    let started = std::time::Instant::now();
+    let outcome = lambda
+        .invoke(
+            event(EmailKind::AccountBlocked, SENT_TO, "900004"),
+            Duration::from_millis(1_500),
+        )
+        .await;
+    let elapsed = started.elapsed();
+    let Outcome::Error {
+        error_type,
+        error_message,
+    } = &outcome
+    else {
+        panic!("expected an error, got {outcome:?}\n{}", lambda.output());
+    };
+    assert_eq!(error_type, "TransientSendFailure");
+    assert!(
+        error_message.contains("deadline reached"),
+        "{error_message}"
+    );
+    // Deadline 1.5 s, margin 0.5 s: the answer comes at about 1.0 s.
+    assert!(
+        elapsed < Duration::from_millis(1_400),
+        "answered after {elapsed:?}"
+    );
+    assert_no_email_addresses(&lambda.output());
+}
+
+/// JSON that Lambda accepts but no `serde_json::Value` can hold (nested deeper than 128
+/// levels, a lone surrogate escape): refused as `MalformedEvent` by the function itself, not
+/// as the runtime's own `DeserializeError`, and nothing is sent.
+#[tokio::test]
+async fn unreadable_json_is_a_malformed_event() {
+    let bloomreach = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&bloomreach)
+        .await;
+    let mut lambda =
+        LambdaProcess::spawn(BIN, "send-email", &with_env_credentials(env(&bloomreach))).await;
+    let deep = format!(
+        r#"{{"detail-type":"SendEmail","detail":{}{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let surrogate = event(EmailKind::AccountBlocked, SENT_TO, "900005")
+        .to_string()
+        .replace(r#""source":"#, r#""x":"\ud800","source":"#);
+    assert!(surrogate.contains(r"\ud800"));
+    for body in [deep, surrogate] {
+        let outcome = lambda.invoke_raw(body, INVOKE_TIMEOUT).await;
+        let Outcome::Error {
+            error_type,
+            error_message,
+        } = &outcome
+        else {
+            panic!("expected an error, got {outcome:?}");
+        };
+        assert_eq!(error_type, "MalformedEvent", "{error_message}");
+        assert_no_email_addresses(error_message);
+    }
+    let output = lambda.output();
+    assert!(output.contains("MalformedEvent"), "{output}");
     assert_no_email_addresses(&output);
 }

@@ -35,7 +35,8 @@ pub enum Outcome {
 
 struct Pending {
     id: String,
-    body: Value,
+    /// The event's JSON text, as Lambda passes it on.
+    body: String,
     deadline_ms: u128,
 }
 
@@ -146,6 +147,12 @@ impl LambdaProcess {
     /// Sends one event and waits (up to `timeout`) for the function's answer. The function's
     /// deadline is `timeout` from now, as Lambda's would be.
     pub async fn invoke(&mut self, event: Value, timeout: Duration) -> Outcome {
+        self.invoke_raw(event.to_string(), timeout).await
+    }
+
+    /// [`Self::invoke`] with the event's JSON text as given: for JSON a `Value` cannot hold
+    /// (a lone surrogate escape) or that it would not build (nested too deep).
+    pub async fn invoke_raw(&mut self, event: String, timeout: Duration) -> Outcome {
         self.next_id += 1;
         let id = format!("req-{}", self.next_id);
         let (done_tx, done_rx) = oneshot::channel();
@@ -280,7 +287,7 @@ async fn next(State(s): State<Shared>) -> Response {
         "Root=1-00000000-000000000000000000000000".into(),
     );
     set("content-type", "application/json".into());
-    (StatusCode::OK, headers, p.body.to_string()).into_response()
+    (StatusCode::OK, headers, p.body).into_response()
 }
 
 fn finish(s: &Shared, id: &str, outcome: Outcome) -> StatusCode {

@@ -4,10 +4,13 @@
 use crate::test::workspace_root;
 use std::process::Command;
 
-/// Runs `cargo run -p local -- <command> <args>` in the workspace root.
+/// Runs `cargo run -p local -- <command> <args>` in the workspace root. Cargo's compile
+/// progress stays visible: a first run compiles for minutes.
 pub fn local(command: &str, args: &[String]) -> Result<(), String> {
+    // `cargo xtask run -- --port-base 0` and `cargo xtask run --port-base 0` mean the same.
+    let args = args.iter().filter(|a| *a != "--");
     let status = Command::new("cargo")
-        .args(["run", "--quiet", "--package", "local", "--", command])
+        .args(["run", "--package", "local", "--", command])
         .args(args)
         .current_dir(workspace_root())
         .status()

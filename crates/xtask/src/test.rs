@@ -44,8 +44,13 @@ pub fn run(extra: &[String]) -> Result<(), String> {
     }
 }
 
+/// The clone `cargo xtask` was run in: cargo sets `CARGO_MANIFEST_DIR` for the process it
+/// runs (crates/xtask of that clone); the compile-time value is only a fallback.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .ancestors()
         .nth(2)
         .map(Path::to_path_buf)
