@@ -5,7 +5,7 @@
 //! without the templates fails these tests.
 
 use auth0_events::{
-    EmailAddress, EmailKind, LogType,
+    EmailAddress, EmailKind, LogId, LogType,
     send_email::{SendEmailDetail, TemplateParams},
 };
 use local::sandbox::templates::{self, Rendered};
@@ -65,7 +65,7 @@ fn detail(kind: EmailKind, log_type: LogType, facts: bool) -> SendEmailDetail {
             // email-transform sets it on the old-address email only; send-email must keep it there.
             new_email_masked: facts.then(|| new.masked()),
         },
-        "90020261120095811043000000000000006",
+        &LogId::parse("90020261120095811043000000000000006").unwrap(),
         log_type,
     )
 }

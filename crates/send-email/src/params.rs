@@ -141,7 +141,7 @@ mod tests {
                 occurred_at: facts.then(|| "2026-11-20T10:00:00.000Z".into()),
                 new_email_masked: facts.then(|| "n***@example.org".into()),
             },
-            "900201",
+            &auth0_events::LogId::parse("900201").unwrap(),
             LogType::Sce,
         )
     }
