@@ -10,7 +10,7 @@
 use auth0_events::{Auth0Event, DedupeKey, EmailKind};
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, ReplayDestination, Target};
 use aws_sdk_sqs::types::QueueAttributeName;
-use infra_tests::{Template, ref_to, workspace_root};
+use infra_tests::{ref_to, workspace_root};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ fn sample(name: &str) -> Value {
 
 #[test]
 fn the_partner_bus_is_archived_whole_with_a_retention_parameter() {
-    let t = Template::load();
+    let t = infra_tests::template();
     let archives = t.of_type("AWS::Events::Archive");
     assert_eq!(archives.len(), 1, "one archive");
     let props = &archives[0].1["Properties"];
@@ -90,7 +90,7 @@ fn dedupe_keys(event: &Value) -> Vec<DedupeKey> {
 
 #[tokio::test]
 async fn a_replay_reaches_the_rule_again_with_the_same_dedupe_keys() {
-    let t = Template::load();
+    let t = infra_tests::template();
     let rule = t
         .eventbridge_rules()
         .into_iter()
