@@ -291,9 +291,10 @@ fn banner(
             format!("(site {}; GET /_local/state)", h.base_site())
         }),
     ));
+    let index = system.outbox().index();
     line(format!(
-        "Outbox                 {}/   (NNN-<kind>-<recipient>.html + .json)",
-        system.outbox().dir().display()
+        "Outbox                 file://{}   (newest first; open in a browser)",
+        std::fs::canonicalize(&index).unwrap_or(index).display()
     ));
     if let Some(f) = log_file {
         line(format!(

@@ -135,13 +135,27 @@ async fn every_auth0_sample_ends_as_the_right_emails_exactly_once() {
         .unwrap();
     let html = std::fs::read_to_string(&sce.html).unwrap();
     for needle in [
+        // The email as the customer reads it: subject, wording, masked new address, support link.
+        "<dd class=\"subject\">The email address for your account has been changed</dd>",
+        "n***@example.org",
+        "https://shop.example/help",
+        // The request metadata, collapsed below it.
+        "<summary>Request metadata</summary>",
         "local-email-changed-old-address",
         "security-email-changed-old-address",
-        "n***@example.org",
-        "https://shop.example/account/reset-password",
     ] {
         assert!(html.contains(needle), "old-address page shows {needle}");
     }
+    assert!(
+        !html.contains("new.address@example.org"),
+        "never the whole new address"
+    );
+    let index = std::fs::read_to_string(system.outbox().index()).unwrap();
+    assert!(
+        index.contains("This is now the email address for your account")
+            && index.contains("Your account has been blocked"),
+        "the index lists every email by subject"
+    );
 
     // The functions' own log lines name no address.
     assert_no_email_addresses(&logs.text());

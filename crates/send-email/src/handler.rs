@@ -362,26 +362,7 @@ pub fn compose<'a>(
 ) -> Result<Email<'a>, HandlerError> {
     let template = message.templates.for_kind(detail.kind);
     let address = detail.recipient.as_str();
-    // Every fact `TemplateParams` carries, under its own name (absent ones are omitted).
-    let mut params = match serde_json::to_value(&detail.params) {
-        Ok(Value::Object(map)) => map,
-        _ => {
-            return Err(HandlerError::Contract(ContractError::Malformed(
-                "params is not an object".into(),
-            )));
-        }
-    };
-    let mut put = |key: &str, value: &str| {
-        params.insert(key.to_owned(), Value::String(value.to_owned()));
-    };
-    put("email_kind", detail.kind.as_str());
-    put("event_type", detail.log_type.code());
-    if let Some(url) = &message.reset_password_url {
-        put("reset_password_url", url);
-    }
-    if let Some(url) = &message.support_url {
-        put("support_url", url);
-    }
+    let params = crate::params::build(message, detail);
     Ok(Email {
         campaign_name: &template.campaign_name,
         recipient: Recipient {

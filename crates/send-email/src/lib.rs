@@ -29,7 +29,8 @@
 //!
 //! # Template params
 //!
-//! `email_content.params` is a JSON object with string values; templates can use:
+//! `email_content.params` is a JSON object with string values, built from the list in [`params`]
+//! (the starter templates in `templates/email/` are tested against it); templates can use:
 //!
 //! | Param | Present | Value |
 //! |---|---|---|
@@ -40,8 +41,8 @@
 //! | `reset_password_url` | when `RESET_PASSWORD_URL` is set | That link |
 //! | `support_url` | when `SUPPORT_URL` is set | That link |
 //!
-//! Facts added to `TemplateParams` (auth0-events) later are passed on under their own names
-//! without a change here: the params start from the serialized `detail.params`.
+//! A fact added to `TemplateParams` (auth0-events) does not compile in [`params`] until it is
+//! given a parameter there, and then the template contract test names the templates to update.
 //!
 //! # Outcomes
 //!
@@ -81,6 +82,7 @@ pub mod bloomreach;
 pub mod config;
 pub mod dedupe;
 pub mod handler;
+pub mod params;
 
 pub use config::Config;
 pub use handler::{Handler, HandlerError};

@@ -15,6 +15,7 @@
 //! Management routes need a bearer token from `/oauth/token`. An email change by PATCH is
 //! also logged as Auth0 does (`sce`), onto the Auth0 partner bus through the log stream hook.
 
+use super::templates::provider_email;
 use crate::{
     outbox::{Email, Outbox},
     tracker::{Caller, Recorded},
@@ -444,7 +445,15 @@ async fn patch_user(
                 kind: "auth0_verify_email",
                 provider: "auth0",
                 recipient: &email,
-                title: "Auth0: verify your email address",
+                from: format!("{} <no-reply@{}>", s.settings.domain, s.settings.domain),
+                email: provider_email(
+                    "auth0_verify_email",
+                    &json!({
+                        "email": email,
+                        "tenant": s.settings.domain,
+                        "url": format!("https://{}/u/email-verification?ticket={}", s.settings.domain, random_hex(16)),
+                    }),
+                ),
                 facts: vec![
                     ("To".into(), email.clone()),
                     ("User".into(), id.clone()),
@@ -632,7 +641,15 @@ async fn change_password(
             kind: "auth0_password_reset",
             provider: "auth0",
             recipient: &recipient,
-            title: "Auth0: reset your password",
+            from: format!("{} <no-reply@{}>", s.settings.domain, s.settings.domain),
+            email: provider_email(
+                "auth0_password_reset",
+                &json!({
+                    "email": recipient,
+                    "tenant": s.settings.domain,
+                    "url": format!("https://{}/u/reset-password?ticket={}#", s.settings.domain, random_hex(16)),
+                }),
+            ),
             facts: vec![
                 ("To".into(), recipient.clone()),
                 ("User".into(), user_id),

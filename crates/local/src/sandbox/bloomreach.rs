@@ -8,8 +8,14 @@
 //! | another project token | 403 |
 //! | body not JSON, no `recipient.email` or `email_content.template_id` | 400 |
 //! | template id unknown to the project | 400 "Template not found" |
+//! | the template does not render with these params (strict undefined) | 400 "Template could not be rendered: ..." |
 //! | otherwise | 200 `{"success": true}`, email recorded |
+//!
+//! The project's template ids are the four `local-<kind>` ids; each renders the starter
+//! template of its kind from `templates/email/` (see [`super::templates`]), as Bloomreach
+//! renders the template a real id names.
 
+use super::templates::{self, Rendered};
 use crate::{
     outbox::{Email, Outbox},
     tracker::Recorded,
@@ -120,10 +126,24 @@ async fn sync(
                 .collect()
         })
         .unwrap_or_default();
-    let kind = request["email_content"]["params"]["email_kind"]
-        .as_str()
-        .unwrap_or(template)
-        .to_owned();
+    let Some(kind) = super::kind_of_template(template) else {
+        return error(StatusCode::BAD_REQUEST, "Template not found");
+    };
+    let rendered: Rendered = match templates::render_security(
+        templates::shared(),
+        kind,
+        &request["email_content"]["params"],
+    ) {
+        Ok(r) => r,
+        // Names the template and the failing expression; a real project would answer with its
+        // own render error, which send-email treats as a rejected request.
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("Template could not be rendered: {e}"),
+            );
+        }
+    };
     let text = |v: &Value| {
         v.as_str()
             .map_or_else(|| "(not set)".to_owned(), str::to_owned)
@@ -151,12 +171,22 @@ async fn sync(
         ("Integration".to_owned(), text(&request["integration_id"])),
         ("Project".to_owned(), token.clone()),
     ];
-    let title = format!("Bloomreach transactional email: {kind}");
+    let from = match (
+        request["email_content"]["sender_name"].as_str(),
+        request["email_content"]["sender_address"].as_str(),
+    ) {
+        (Some(n), Some(a)) => format!("{n} <{a}>"),
+        (None, Some(a)) => a.to_owned(),
+        // Bloomreach would use the project's default sender.
+        (Some(n), None) => format!("{n} <project default sender>"),
+        (None, None) => "(the project's default sender)".to_owned(),
+    };
     let entry = match s.outbox.record(Email {
-        kind: &kind,
+        kind: kind.as_str(),
         provider: "bloomreach",
         recipient,
-        title: &title,
+        from,
+        email: rendered,
         facts,
         params,
         request: &request,

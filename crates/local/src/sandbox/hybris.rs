@@ -12,6 +12,7 @@
 //! `InvalidResourceError`. A reset for a known customer is written to the outbox too (the
 //! email Hybris would send); for an unknown one Hybris answers the same and sends nothing.
 
+use super::templates::provider_email;
 use crate::{
     outbox::{Email, Outbox},
     tracker::Recorded,
@@ -167,7 +168,15 @@ impl HybrisSandbox {
                 kind: "hybris_password_reset",
                 provider: "hybris",
                 recipient: &uid,
-                title: "SAP Commerce: reset your password",
+                from: "Shop <no-reply@shop.example>".into(),
+                email: provider_email(
+                    "hybris_password_reset",
+                    &json!({
+                        "name": name,
+                        "site": self.settings.base_site,
+                        "url": format!("https://shop.example/login/pw/change?token={}", random_hex(16)),
+                    }),
+                ),
                 facts: vec![
                     ("To".into(), uid.clone()),
                     ("Customer".into(), name),

@@ -3,6 +3,7 @@
 pub mod auth0;
 pub mod bloomreach;
 pub mod hybris;
+pub mod templates;
 
 pub use auth0::{Auth0Sandbox, Auth0Settings};
 pub use bloomreach::{BloomreachSandbox, BloomreachSettings};
@@ -13,6 +14,11 @@ use auth0_events::EmailKind;
 /// The template id the Bloomreach sandbox knows for a kind.
 pub fn template_id(kind: EmailKind) -> String {
     format!("local-{}", kind.as_str().replace('_', "-"))
+}
+
+/// The kind whose sandbox template id is `id`.
+pub fn kind_of_template(id: &str) -> Option<EmailKind> {
+    EmailKind::ALL.into_iter().find(|k| template_id(*k) == id)
 }
 
 /// A sandbox's base URL and what it accepts.
