@@ -1,4 +1,5 @@
 //! `cargo xtask test`: the README's test command and what `.ci/run` runs.
+//! Then the size budgets (`size.rs`) on the release binaries.
 
 use std::{
     net::{TcpListener, TcpStream},
@@ -34,11 +35,11 @@ pub fn run(extra: &[String]) -> Result<(), String> {
         .status()
         .map_err(|e| format!("could not run {program}: {e}"))?;
     drop(moto);
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("tests failed ({status})"))
+    if !status.success() {
+        return Err(format!("tests failed ({status})"));
     }
+    // After the tests pass; reuses the release builds when they are up to date.
+    crate::size::check(&root)
 }
 
 pub fn workspace_root() -> PathBuf {
