@@ -64,7 +64,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let load_before = load_average();
     let results = runtime.block_on(bench_all(&root, &target.join("release"), n))?;
     let load_after = load_average();
-    print_report(&results, n, &target.join("release"), &load_before, &load_after);
+    print_report(
+        &results,
+        n,
+        &target.join("release"),
+        &load_before,
+        &load_after,
+    );
     arm64(&root, &target)
 }
 
@@ -577,24 +583,30 @@ fn arm64(root: &Path, target: &Path) -> Result<(), String> {
     println!("\nxtask: cargo lambda build --release --arm64 (binaries, then zips)");
     let mut sizes = Vec::new();
     for zip in [false, true] {
-        let mut build = Command::new("cargo");
-        build
-            .args(["lambda", "build", "--release", "--arm64", "--quiet"])
-            .current_dir(root);
-        if zip {
-            build.args(["--output-format", "zip"]);
-        }
         for f in size::FUNCTIONS {
-            build.args(["--bin", f]);
-        }
-        if !build.status().map_err(|e| e.to_string())?.success() {
-            return Err("cargo lambda build failed".into());
-        }
-        for f in size::FUNCTIONS {
-            let file = target
-                .join("lambda")
-                .join(f)
-                .join(if zip { "bootstrap.zip" } else { "bootstrap" });
+            let mut build = Command::new("cargo");
+            build
+                .args([
+                    "lambda",
+                    "build",
+                    "--release",
+                    "--arm64",
+                    "--quiet",
+                    "--bin",
+                    f,
+                ])
+                .current_dir(root);
+            if zip {
+                build.args(["--output-format", "zip"]);
+            }
+            if !build.status().map_err(|e| e.to_string())?.success() {
+                return Err(format!("cargo lambda build of {f} failed"));
+            }
+            let file =
+                target
+                    .join("lambda")
+                    .join(f)
+                    .join(if zip { "bootstrap.zip" } else { "bootstrap" });
             let len = std::fs::metadata(&file)
                 .map_err(|e| format!("{}: {e}", file.display()))?
                 .len();
