@@ -18,14 +18,15 @@ pub const FUNCTIONS: [&str; 5] = [
     "dixa-patch-user",
 ];
 
-/// Stripped x86_64 release binary budgets in bytes: the size measured when the budget was set,
-/// rounded up, plus about 10 % for ordinary growth. Raise one only with a reason in the commit.
+/// Stripped x86_64 release binary budgets in bytes: the size measured when the budget was set
+/// (2026-12-02, rustc 1.95) plus about 10 % for ordinary growth. Raise one only with a reason
+/// in the commit. Before issue 13 the binaries were 12.7 to 13.4 MB.
 const BUDGETS: [(&str, u64); 5] = [
-    ("email-transform", 4_400_000),
-    ("send-email", 4_400_000),
-    ("hybris-reset-password", 4_400_000),
-    ("dixa-get-user", 4_400_000),
-    ("dixa-patch-user", 4_400_000),
+    ("email-transform", 6_600_000),
+    ("send-email", 6_700_000),            // 6.08 MB measured
+    ("hybris-reset-password", 6_100_000), // 5.56 MB measured
+    ("dixa-get-user", 6_300_000),
+    ("dixa-patch-user", 6_300_000),
 ];
 
 pub fn budget(function: &str) -> Option<u64> {
