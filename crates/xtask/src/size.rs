@@ -22,11 +22,11 @@ pub const FUNCTIONS: [&str; 5] = [
 /// (2026-12-02, rustc 1.95) plus about 10 % for ordinary growth. Raise one only with a reason
 /// in the commit. Before issue 13 the binaries were 12.7 to 13.4 MB.
 const BUDGETS: [(&str, u64); 5] = [
-    ("email-transform", 6_600_000),
+    ("email-transform", 6_450_000),       // 5.85 MB measured
     ("send-email", 6_700_000),            // 6.08 MB measured
-    ("hybris-reset-password", 6_100_000), // 5.56 MB measured
-    ("dixa-get-user", 6_300_000),
-    ("dixa-patch-user", 6_300_000),
+    ("hybris-reset-password", 6_150_000), // 5.56 MB measured
+    ("dixa-get-user", 6_650_000),         // 6.03 MB measured
+    ("dixa-patch-user", 6_650_000),       // 6.03 MB measured
 ];
 
 pub fn budget(function: &str) -> Option<u64> {
