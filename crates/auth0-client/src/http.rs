@@ -76,7 +76,7 @@ pub(crate) struct Http {
 
 impl Http {
     pub fn new(timeout: Duration, backoff: Backoff) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+        let client = lambda_support::http::client_builder()
             .timeout(timeout)
             // A redirected POST would become a GET elsewhere, and a redirect could carry the
             // bearer token to another host: report the 3xx instead.

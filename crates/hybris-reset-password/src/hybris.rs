@@ -131,7 +131,7 @@ enum Body<'a> {
 
 impl HybrisClient {
     pub fn new(config: HybrisConfig) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        let http = lambda_support::http::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let token = TokenCache::new(config.token_refresh_margin);

@@ -4,9 +4,11 @@
 //! - [`Env`]: typed configuration read once at start-up; every error names the variable.
 //! - [`event`]: the event loop of the EventBridge functions (raw JSON first, `MalformedEvent`).
 //! - [`secrets`]: credentials from AWS Secrets Manager when an ARN is configured, else from env.
+//! - [`http`] and [`aws_config`]: the one HTTP/TLS stack every client is built on.
 
 pub mod config;
 pub mod event;
+pub mod http;
 pub mod retry;
 pub mod secrets;
 pub mod token_cache;
@@ -144,19 +146,86 @@ fn with_level(line: &str, level: &str) -> String {
     }
 }
 
-/// The shared AWS configuration, loaded once per container. Honours `AWS_ENDPOINT_URL`
-/// (tests and the local runner point it at a loopback endpoint).
-pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+/// The shared AWS configuration, built once per container from what Lambda puts in the
+/// environment. Honours `AWS_ENDPOINT_URL` (tests and the local runner point it at a loopback
+/// endpoint).
+pub async fn aws_config() -> aws_types::SdkConfig {
+    aws_config_from(&Env::from_process())
+}
+
+/// The AWS configuration from `env`, without `aws-config`'s provider chains: Lambda sets the
+/// region (`AWS_REGION`) and the execution role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) for the life of the container, so the chains'
+/// profile-file reads and metadata probes only cost start-up time. Missing credentials fail
+/// the first AWS call with a message naming the variables; nothing here does I/O.
+pub fn aws_config_from(env: &Env) -> aws_types::SdkConfig {
+    use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
+    let mut config = aws_types::SdkConfig::builder()
+        .behavior_version(
+            aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest(),
+        )
+        .credentials_provider(SharedCredentialsProvider::new(EnvCredentials(
+            match (
+                env.optional("AWS_ACCESS_KEY_ID"),
+                env.optional("AWS_SECRET_ACCESS_KEY"),
+            ) {
+                (Some(id), Some(secret)) => Some(Credentials::new(
+                    id,
+                    secret,
+                    env.optional("AWS_SESSION_TOKEN"),
+                    None,
+                    "lambda-environment",
+                )),
+                _ => None,
+            },
+        )));
+    if let Some(region) = env
+        .optional("AWS_REGION")
+        .or_else(|| env.optional("AWS_DEFAULT_REGION"))
+    {
+        config.set_region(Some(aws_types::region::Region::new(region)));
+    }
+    if let Some(endpoint) = env.optional("AWS_ENDPOINT_URL") {
+        config.set_endpoint_url(Some(endpoint));
+    }
+    match http::sdk_http_client() {
+        Ok(client) => {
+            config.set_http_client(Some(client));
+        }
+        // Left unset, every AWS call fails with the SDK's "no HTTP client" error.
+        Err(e) => tracing::error!(error = %e, "could not build the AWS SDK HTTP client"),
+    }
+    config.build()
+}
+
+/// The execution role's credentials as Lambda sets them, or a clear error on use.
+#[derive(Debug)]
+struct EnvCredentials(Option<aws_credential_types::Credentials>);
+
+impl aws_credential_types::provider::ProvideCredentials for EnvCredentials {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        aws_credential_types::provider::future::ProvideCredentials::ready(
+            self.0.clone().ok_or_else(|| {
+                aws_credential_types::provider::error::CredentialsError::not_loaded(
+                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set",
+                )
+            }),
+        )
+    }
 }
 
 /// The AWS configuration, loaded on first use and then shared: a function whose settings name
 /// no secret ARN (a local run) never loads it, and one that needs several clients loads it once.
 #[derive(Debug, Default)]
-pub struct LazyAws(tokio::sync::OnceCell<aws_config::SdkConfig>);
+pub struct LazyAws(tokio::sync::OnceCell<aws_types::SdkConfig>);
 
 impl LazyAws {
-    pub async fn config(&self) -> aws_config::SdkConfig {
+    pub async fn config(&self) -> aws_types::SdkConfig {
         self.0.get_or_init(aws_config).await.clone()
     }
 
@@ -190,6 +259,60 @@ pub fn encode_path_segment(s: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::Env;
+
+    fn lambda_env(endpoint: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+            ("AWS_REGION", "eu-west-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+            ("AWS_SESSION_TOKEN", "session".to_owned()),
+        ]
+    }
+
+    /// The real SDK, signed requests and all, through the shared reqwest stack to moto.
+    #[tokio::test]
+    async fn sdk_calls_go_through_the_shared_http_stack() {
+        let moto = test_support::moto::server().await;
+        let config = super::aws_config_from(&Env::from_pairs(lambda_env(moto.endpoint())));
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        let client = aws_sdk_secretsmanager::Client::new(&config);
+        let name = test_support::unique("lean");
+        client
+            .create_secret()
+            .name(&name)
+            .secret_string("value")
+            .send()
+            .await
+            .unwrap();
+        let got = client
+            .get_secret_value()
+            .secret_id(&name)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.secret_string(), Some("value"));
+    }
+
+    #[tokio::test]
+    async fn missing_credentials_fail_the_call_naming_the_variables() {
+        let mut env = lambda_env("http://127.0.0.1:9");
+        env.retain(|(k, _)| !k.starts_with("AWS_ACCESS") && !k.starts_with("AWS_SECRET"));
+        let config = super::aws_config_from(&Env::from_pairs(env));
+        let err = aws_sdk_secretsmanager::Client::new(&config)
+            .get_secret_value()
+            .secret_id("x")
+            .send()
+            .await
+            .unwrap_err();
+        let text = format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(&err)
+        );
+        assert!(text.contains("AWS_ACCESS_KEY_ID"), "{text}");
+    }
+
     #[test]
     fn encodes_everything_but_unreserved() {
         assert_eq!(

@@ -130,7 +130,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(api: &ApiConfig) -> Result<Self, BuildError> {
-        let http = reqwest::Client::builder()
+        let http = lambda_support::http::client_builder()
             .timeout(api.timeout)
             // A redirected POST would become a GET elsewhere: report the 3xx instead.
             .redirect(reqwest::redirect::Policy::none())

@@ -199,6 +199,11 @@ impl LambdaProcess {
         first.map(|t| t.duration_since(self.spawned_at))
     }
 
+    /// The function's process id while it runs (the benchmark reads its CPU time in `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Peak resident memory of the process so far, in KiB (Linux `VmHWM`).
     pub fn peak_rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;

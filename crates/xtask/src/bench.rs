@@ -1,15 +1,26 @@
-//! `cargo xtask bench [N]`: each function's release binary, run as Lambda runs it (Runtime API
-//! emulator) against loopback peers, then N warm invocations (default 200). Prints init time
-//! (spawn → first request for work), warm latency percentiles (as the Runtime API sees them,
-//! peer time included) and peak RSS. Every peer is a wiremock stub answering at once
-//! (EventBridge speaks its JSON 1.1 protocol), so the figures are the functions' own cost.
-//! Figures from this machine, not from Lambda: they compare builds, they do not predict AWS.
+//! `cargo xtask bench [N]`: every function's release binary next to the floor (`bench-floor`, a
+//! bare `lambda_runtime` echo), run as Lambda runs it (Runtime API emulator) against wiremock
+//! peers on loopback (EventBridge speaking its JSON 1.1 protocol), in one run on one machine.
+//!
+//! - **cold**: [`COLD_STARTS`] fresh processes per function, interleaved with the floor's so
+//!   machine load hits all alike; init = exec → first request for work, cold = exec → first
+//!   response (tokens fetched, connections opened). Medians.
+//! - **warm**: one process, then N invocations (default 300): latency as the Runtime API sees it,
+//!   CPU time per event (the process's on-CPU nanoseconds from `/proc/<pid>/task/*/schedstat`
+//!   over all N: waiting for a peer costs none), the peer calls each event made, peak RSS.
+//! - **size**: the stripped release binaries (x86_64 here), and arm64 binary + zip through
+//!   `cargo lambda build --arm64` when cargo-lambda is installed.
+//!
+//! Ratios are to the floor in the same run; the targets are issue 13's. Figures from this
+//! machine, not from Lambda: they compare builds, they do not predict AWS.
 
+use crate::size;
 use crate::test::workspace_root;
 use serde_json::{Value, json};
 use std::{
+    collections::BTreeMap,
     path::Path,
-    process::Command,
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 use test_support::runtime::{LambdaProcess, Outcome};
@@ -18,32 +29,95 @@ use wiremock::{
     matchers::{header, method, path},
 };
 
-const FUNCTIONS: [&str; 3] = ["email-transform", "send-email", "hybris-reset-password"];
+pub const FLOOR: &str = "bench-floor";
+const COLD_STARTS: usize = 21;
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+// Issue 13's targets, as ratios to the floor or absolute.
+const COLD_RATIO: f64 = 1.5;
+const RSS_RATIO: f64 = 2.0;
+const ARM64_BINARY: u64 = 5_000_000;
+const ARM64_ZIP: u64 = 2_500_000;
+const HANDLER_CPU_NS: f64 = 50_000.0;
+
+const LOOKUP_SECRET: &str = "bench-lookup-secret-0123456789abcdefghij";
+const TOKEN_KEY: &str = "bench-token-key-0123456789abcdefghijklmnop";
+const ORIGIN: &str = "https://shop.dixa.com";
+const USER: &str = "auth0|64f0c0ffee0123456789abcd";
+const USER_ENCODED: &str = "auth0%7C64f0c0ffee0123456789abcd";
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let n: usize = match args.first() {
         Some(v) => v
             .parse()
             .map_err(|_| format!("N must be a number, got {v:?}"))?,
-        None => 200,
+        None => 300,
     };
     let root = workspace_root();
+    let target = size::target_dir(&root)?;
     println!("xtask: building release binaries");
-    let mut build = Command::new("cargo");
-    build
-        .args(["build", "--release", "--quiet"])
-        .current_dir(&root);
-    for f in FUNCTIONS {
-        build.args(["-p", f]);
-    }
-    if !build.status().map_err(|e| e.to_string())?.success() {
-        return Err("release build failed".into());
-    }
+    size::build_release(&root, std::iter::once(FLOOR).chain(size::FUNCTIONS))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    runtime.block_on(bench_all(&root, n))
+    let load_before = load_average();
+    let results = runtime.block_on(bench_all(&root, &target.join("release"), n))?;
+    let load_after = load_average();
+    print_report(
+        &results,
+        n,
+        &target.join("release"),
+        &load_before,
+        &load_after,
+    );
+    arm64(&root, &target)
+}
+
+/// One benchmarked function: how to start it and what to send it.
+struct Case {
+    name: &'static str,
+    event: Value,
+    env: Vec<(&'static str, String)>,
+}
+
+#[derive(Default)]
+struct Figures {
+    init: Vec<Duration>,
+    cold: Vec<Duration>,
+    warm: Vec<Duration>,
+    cpu_ns_per_event: f64,
+    rss_kib: u64,
+    /// "peer METHOD path" → calls per warm event.
+    calls: BTreeMap<String, f64>,
+    /// EventBridge entries per PutEvents call in the warm phase.
+    entries_per_put: Option<f64>,
+}
+
+struct Peers {
+    eventbridge: MockServer,
+    bloomreach: MockServer,
+    hybris: MockServer,
+    auth0: MockServer,
+}
+
+impl Peers {
+    fn all(&self) -> [(&'static str, &MockServer); 4] {
+        [
+            ("eventbridge", &self.eventbridge),
+            ("bloomreach", &self.bloomreach),
+            ("hybris", &self.hybris),
+            ("auth0", &self.auth0),
+        ]
+    }
+
+    async fn counts(&self) -> Vec<usize> {
+        let mut counts = Vec::new();
+        for (_, server) in self.all() {
+            counts.push(server.received_requests().await.map_or(0, |r| r.len()));
+        }
+        counts
+    }
 }
 
 fn sample(root: &Path, rel: &str) -> Result<Value, String> {
@@ -59,7 +133,7 @@ async fn stub(server: &MockServer, verb: &str, at: &str, status: u16, body: Valu
         .await;
 }
 
-async fn bench_all(root: &Path, n: usize) -> Result<(), String> {
+async fn peers() -> Peers {
     // EventBridge PutEvents (AWS JSON 1.1): the sce sample publishes two entries.
     let eventbridge = MockServer::start().await;
     Mock::given(method("POST"))
@@ -110,18 +184,65 @@ async fn bench_all(root: &Path, n: usize) -> Result<(), String> {
         "POST",
         "/oauth/token",
         200,
-        json!({"access_token": "t", "expires_in": 86400}),
+        json!({"access_token": "t", "expires_in": 86400, "token_type": "Bearer"}),
     )
     .await;
     stub(&auth0, "DELETE", "/api/v2/user-blocks", 204, json!({})).await;
+    let user = json!({
+        "user_id": USER, "email": "jane+shop@example.com", "email_verified": true,
+        "identities": [{"connection": "Username-Password-Authentication",
+                        "provider": "auth0", "user_id": "64f0c0ffee0123456789abcd"}],
+        "logins_count": 12, "created_at": "2024-01-02T03:04:05.000Z", "blocked": false
+    });
+    stub(
+        &auth0,
+        "GET",
+        "/api/v2/users-by-email",
+        200,
+        json!([user.clone()]),
+    )
+    .await;
+    stub(
+        &auth0,
+        "GET",
+        &format!("/api/v2/user-blocks/{USER_ENCODED}"),
+        200,
+        json!({"blocked_for": []}),
+    )
+    .await;
+    stub(
+        &auth0,
+        "GET",
+        &format!("/api/v2/users/{USER_ENCODED}"),
+        200,
+        user.clone(),
+    )
+    .await;
+    stub(
+        &auth0,
+        "PATCH",
+        &format!("/api/v2/users/{USER_ENCODED}"),
+        200,
+        user,
+    )
+    .await;
+    Peers {
+        eventbridge,
+        bloomreach,
+        hybris,
+        auth0,
+    }
+}
 
-    let mut aws = test_support::aws::env_for(&eventbridge.uri());
+fn cases(root: &Path, peers: &Peers) -> Result<Vec<Case>, String> {
+    let mut aws = test_support::aws::env_for(&peers.eventbridge.uri());
     aws.push(("AWS_LAMBDA_LOG_LEVEL", "WARN".into()));
+    let auth0 = test_support::auth0::env(&peers.auth0.uri());
     let mut transform_env = aws.clone();
     transform_env.push(("EMAIL_BUS_NAME", "bench".into()));
     let mut send_env = aws.clone();
     send_env.extend([
-        ("BLOOMREACH_API_BASE", bloomreach.uri()),
+        ("BLOOMREACH_API_BASE", peers.bloomreach.uri()),
         ("BLOOMREACH_PROJECT_TOKEN", "bench".into()),
         ("BLOOMREACH_API_KEY_ID", "k".into()),
         ("BLOOMREACH_API_SECRET", "s".into()),
@@ -132,81 +253,412 @@ async fn bench_all(root: &Path, n: usize) -> Result<(), String> {
     ]);
     let mut hybris_env = aws.clone();
     hybris_env.extend([
-        ("HYBRIS_BASE_URL", hybris.uri()),
+        ("HYBRIS_BASE_URL", peers.hybris.uri()),
         ("HYBRIS_BASE_SITE", "shop".into()),
         ("HYBRIS_CLIENT_ID", "c".into()),
         ("HYBRIS_CLIENT_SECRET", "s".into()),
-        ("AUTH0_DOMAIN", "bench.auth0.com".into()),
-        ("AUTH0_BASE_URL", auth0.uri()),
-        ("AUTH0_CLIENT_ID", "c".into()),
-        ("AUTH0_CLIENT_SECRET", "s".into()),
     ]);
-    let cases = [
-        ("email-transform", "events/auth0/sce.json", transform_env),
-        (
-            "send-email",
-            "events/send-email/account_blocked.json",
-            send_env,
-        ),
-        (
-            "hybris-reset-password",
-            "events/auth0/fcpr.json",
-            hybris_env,
-        ),
-    ];
+    hybris_env.extend(auth0.iter().cloned());
+    let mut dixa_env = aws.clone();
+    dixa_env.extend([
+        ("DIXA_LOOKUP_SECRET", LOOKUP_SECRET.into()),
+        ("DIXA_ACTION_TOKEN_KEY", TOKEN_KEY.into()),
+        ("DIXA_ALLOWED_ORIGINS", ORIGIN.into()),
+        ("AUTH0_RESET_CLIENT_ID", "storefront-client-id".into()),
+    ]);
+    dixa_env.extend(auth0.iter().cloned());
 
-    println!(
-        "
-{n} warm invocations each, release build, wiremock peers on loopback
-"
+    let lookup = test_support::apigw::rest_event(
+        "/lookup",
+        "GET",
+        "/lookup",
+        &[
+            ("email", "jane+shop@example.com"),
+            ("csid", "8812345"),
+            ("agent", "agent.smith@shop.example"),
+        ],
+        &[("x-dixa-card-secret", LOOKUP_SECRET)],
+        None,
     );
-    println!("| function | binary | init | p50 | p95 | p99 | max | peak RSS |");
-    println!("|---|---|---|---|---|---|---|---|");
-    for (name, event_file, env) in cases {
-        let event = sample(root, event_file)?;
-        let binary = root.join("target/release").join(name);
-        let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
-        let mut lambda = LambdaProcess::spawn(&binary.to_string_lossy(), name, &env).await;
-        let mut times = Vec::with_capacity(n);
-        // The first (cold) invocation opens connections and fetches tokens: reported apart.
-        let cold_start = Instant::now();
-        check(
-            name,
-            lambda.invoke(event.clone(), Duration::from_secs(10)).await,
-        )?;
-        let first = cold_start.elapsed();
+    // A token valid for the whole run (the TTL is the longest the settings allow).
+    let tokens = dixa_access::ActionTokens::new(TOKEN_KEY.as_bytes(), None, 900)
+        .map_err(|e| e.to_string())?;
+    let token = tokens.mint(
+        &dixa_access::Grant {
+            user_id: USER.into(),
+            actions: vec![dixa_access::Action::Block],
+            conversation_id: "8812345".into(),
+            agent: dixa_access::agent_ref("agent.smith@shop.example"),
+        },
+        dixa_access::now_unix(),
+    );
+    let bearer = format!("Bearer {token}");
+    let block = test_support::apigw::rest_event(
+        "/users/{user_id}/{action}",
+        "POST",
+        &format!("/users/{USER_ENCODED}/block"),
+        &[],
+        &[
+            ("Origin", ORIGIN),
+            ("Authorization", &bearer),
+            ("Content-Type", "application/json"),
+        ],
+        None,
+    );
+    Ok(vec![
+        Case {
+            name: FLOOR,
+            event: sample(root, "events/auth0/sce.json")?,
+            env: aws.clone(),
+        },
+        Case {
+            name: "email-transform",
+            event: sample(root, "events/auth0/sce.json")?,
+            env: transform_env,
+        },
+        Case {
+            name: "send-email",
+            event: sample(root, "events/send-email/account_blocked.json")?,
+            env: send_env,
+        },
+        Case {
+            name: "hybris-reset-password",
+            event: sample(root, "events/auth0/fcpr.json")?,
+            env: hybris_env,
+        },
+        Case {
+            name: "dixa-get-user",
+            event: lookup,
+            env: dixa_env.clone(),
+        },
+        Case {
+            name: "dixa-patch-user",
+            event: block,
+            env: dixa_env,
+        },
+    ])
+}
+
+async fn bench_all(
+    root: &Path,
+    release: &Path,
+    n: usize,
+) -> Result<Vec<(&'static str, Figures)>, String> {
+    let peers = peers().await;
+    let cases = cases(root, &peers)?;
+    let bin = |name: &str| release.join(name).to_string_lossy().into_owned();
+    let mut figures: Vec<Figures> = cases.iter().map(|_| Figures::default()).collect();
+
+    println!("xtask: {COLD_STARTS} cold starts per function, interleaved");
+    for _ in 0..COLD_STARTS {
+        for (case, fig) in cases.iter().zip(&mut figures) {
+            // Cold: from just before the exec to the first response.
+            let start = Instant::now();
+            let mut lambda = LambdaProcess::spawn(&bin(case.name), case.name, &case.env).await;
+            check(case.name, lambda.invoke(case.event.clone(), TIMEOUT).await)?;
+            fig.cold.push(start.elapsed());
+            fig.init.push(lambda.init_duration().unwrap_or_default());
+        }
+    }
+
+    println!("xtask: {n} warm invocations per function");
+    for (case, fig) in cases.iter().zip(&mut figures) {
+        let mut lambda = LambdaProcess::spawn(&bin(case.name), case.name, &case.env).await;
+        check(case.name, lambda.invoke(case.event.clone(), TIMEOUT).await)?;
+        let before_calls = peers.counts().await;
+        let pid = lambda.pid().ok_or("the function exited")?;
+        let before_cpu = cpu_ns(pid)?;
         for _ in 0..n {
             let t = Instant::now();
-            check(
-                name,
-                lambda.invoke(event.clone(), Duration::from_secs(10)).await,
-            )?;
-            times.push(t.elapsed());
+            check(case.name, lambda.invoke(case.event.clone(), TIMEOUT).await)?;
+            fig.warm.push(t.elapsed());
         }
-        times.sort();
-        let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
-        let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
+        let after_cpu = cpu_ns(pid)?;
+        fig.cpu_ns_per_event = after_cpu.saturating_sub(before_cpu) as f64 / n as f64;
+        fig.rss_kib = lambda.peak_rss_kib().unwrap_or(0);
+        for ((peer, server), before) in peers.all().into_iter().zip(before_calls) {
+            let requests = server.received_requests().await.unwrap_or_default();
+            let mut puts = 0usize;
+            let mut entries = 0usize;
+            for r in requests.iter().skip(before) {
+                let call = match r.headers.get("x-amz-target") {
+                    Some(target) => format!("{peer} {}", target.to_str().unwrap_or("?")),
+                    None => format!("{peer} {} {}", r.method, r.url.path()),
+                };
+                *fig.calls.entry(call).or_default() += 1.0 / n as f64;
+                if peer == "eventbridge" {
+                    puts += 1;
+                    entries += serde_json::from_slice::<Value>(&r.body)
+                        .ok()
+                        .and_then(|b| b["Entries"].as_array().map(Vec::len))
+                        .unwrap_or(0);
+                }
+            }
+            if puts > 0 {
+                fig.entries_per_put = Some(entries as f64 / puts as f64);
+            }
+        }
+    }
+    Ok(cases.iter().map(|c| c.name).zip(figures).collect())
+}
+
+/// On-CPU time of all the process's threads so far, in nanoseconds.
+fn cpu_ns(pid: u32) -> Result<u64, String> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map_err(|e| format!("/proc/{pid}/task: {e}"))?;
+    let mut total = 0;
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        total += stat
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Ok(total)
+}
+
+fn median(v: &[Duration]) -> Duration {
+    let mut v = v.to_vec();
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+fn percentile(v: &[Duration], p: f64) -> Duration {
+    let mut v = v.to_vec();
+    v.sort();
+    v.get(((v.len().max(1) - 1) as f64 * p).round() as usize)
+        .copied()
+        .unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.2} MiB", bytes as f64 / 1_048_576.0)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "?".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{} × {cpu}, {}", cores, std::env::consts::ARCH)
+}
+
+fn today() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| "?".into())
+}
+
+fn print_report(
+    results: &[(&str, Figures)],
+    n: usize,
+    release: &Path,
+    load_before: &str,
+    load_after: &str,
+) {
+    let Some((_, floor)) = results.iter().find(|(name, _)| *name == FLOOR) else {
+        return;
+    };
+    let floor_cold = median(&floor.cold).as_secs_f64();
+    let floor_init = median(&floor.init).as_secs_f64();
+    let floor_rss = floor.rss_kib.max(1) as f64;
+    println!(
+        "\n{}; {}; load average {load_before} before, {load_after} after",
+        today(),
+        machine()
+    );
+    println!(
+        "release build, wiremock peers on loopback; cold: median of {COLD_STARTS} starts; warm: {n} invocations\n"
+    );
+    println!(
+        "| function | init | cold | cold × floor | peak RSS | RSS × floor | warm p50 | warm p99 | CPU/event | over floor | binary (x86_64) | budget |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut misses = Vec::new();
+    for (name, f) in results {
+        let size = std::fs::metadata(release.join(name)).map_or(0, |m| m.len());
+        let cold = median(&f.cold).as_secs_f64();
+        let init = median(&f.init).as_secs_f64();
+        let cold_ratio = cold / floor_cold;
+        let rss_ratio = f.rss_kib as f64 / floor_rss;
+        let over = f.cpu_ns_per_event - floor.cpu_ns_per_event;
+        let budget = size::budget(name).map_or_else(|| "-".into(), mib);
         println!(
-            "| {name} | {:.1} MiB | {} | {} | {} | {} | {} | {:.1} MiB |",
-            size as f64 / 1_048_576.0,
-            lambda.init_duration().map(ms).unwrap_or_else(|| "?".into()),
-            ms(pct(0.50)),
-            ms(pct(0.95)),
-            ms(pct(0.99)),
-            ms(*times.last().unwrap_or(&Duration::ZERO)),
-            lambda.peak_rss_kib().unwrap_or(0) as f64 / 1024.0,
+            "| {name} | {} ({:.2}x) | {} | {cold_ratio:.2}x | {:.1} MiB | {rss_ratio:.2}x | {} | {} | {:.0} µs | {:+.0} µs | {} | {budget} |",
+            ms(median(&f.init)),
+            init / floor_init,
+            ms(median(&f.cold)),
+            f.rss_kib as f64 / 1024.0,
+            ms(percentile(&f.warm, 0.5)),
+            ms(percentile(&f.warm, 0.99)),
+            f.cpu_ns_per_event / 1e3,
+            over / 1e3,
+            mib(size),
         );
+        if *name == FLOOR {
+            continue;
+        }
+        if cold_ratio > COLD_RATIO {
+            misses.push(format!("{name}: cold {cold_ratio:.2}x > {COLD_RATIO}x"));
+        }
+        if rss_ratio > RSS_RATIO {
+            misses.push(format!("{name}: RSS {rss_ratio:.2}x > {RSS_RATIO}x"));
+        }
+        if over > HANDLER_CPU_NS {
+            misses.push(format!(
+                "{name}: handler CPU {:.0} µs > {:.0} µs",
+                over / 1e3,
+                HANDLER_CPU_NS / 1e3
+            ));
+        }
+    }
+    println!("\nDownstream calls per warm event (peer, call → calls/event):");
+    for (name, f) in results {
+        if *name == FLOOR {
+            continue;
+        }
+        let calls: Vec<String> = f
+            .calls
+            .iter()
+            .map(|(call, per)| format!("{call} × {per:.2}"))
+            .collect();
+        let entries = f
+            .entries_per_put
+            .map_or_else(String::new, |e| format!(" ({e:.1} entries per PutEvents)"));
         println!(
-            "|   first invocation (new connections, token fetches) | | | {} | | | | |",
-            ms(first)
+            "  {name}: {}{entries}",
+            if calls.is_empty() {
+                "none".to_owned()
+            } else {
+                calls.join(", ")
+            }
         );
+    }
+    if misses.is_empty() {
+        println!(
+            "\nx86_64 targets (cold ≤ {COLD_RATIO}x, RSS ≤ {RSS_RATIO}x, handler CPU ≤ 50 µs): all met"
+        );
+    } else {
+        println!("\nx86_64 targets missed:");
+        for m in misses {
+            println!("  {m}");
+        }
+    }
+}
+
+/// arm64 binaries and zips through cargo-lambda (zig as the linker), when it is installed.
+fn arm64(root: &Path, target: &Path) -> Result<(), String> {
+    let available = Command::new("cargo")
+        .args(["lambda", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        println!(
+            "\narm64: skipped (cargo-lambda not installed: `pip install cargo-lambda`, and `rustup target add aarch64-unknown-linux-gnu`)"
+        );
+        return Ok(());
+    }
+    println!("\nxtask: cargo lambda build --release --arm64 (binaries, then zips)");
+    let mut sizes = Vec::new();
+    for zip in [false, true] {
+        for f in size::FUNCTIONS {
+            let mut build = Command::new("cargo");
+            build
+                .args([
+                    "lambda",
+                    "build",
+                    "--release",
+                    "--arm64",
+                    "--quiet",
+                    "--bin",
+                    f,
+                ])
+                .current_dir(root);
+            if zip {
+                build.args(["--output-format", "zip"]);
+            }
+            if !build.status().map_err(|e| e.to_string())?.success() {
+                return Err(format!("cargo lambda build of {f} failed"));
+            }
+            let file =
+                target
+                    .join("lambda")
+                    .join(f)
+                    .join(if zip { "bootstrap.zip" } else { "bootstrap" });
+            let len = std::fs::metadata(&file)
+                .map_err(|e| format!("{}: {e}", file.display()))?
+                .len();
+            sizes.push((f, zip, len));
+        }
+    }
+    println!("| function | arm64 binary | zip |");
+    println!("|---|---|---|");
+    let mut misses = Vec::new();
+    for f in size::FUNCTIONS {
+        let get = |z: bool| {
+            sizes
+                .iter()
+                .find(|(n, zip, _)| *n == f && *zip == z)
+                .map_or(0, |s| s.2)
+        };
+        let (binary, zip) = (get(false), get(true));
+        println!(
+            "| {f} | {} ({:.2} MB) | {} ({:.2} MB) |",
+            mib(binary),
+            binary as f64 / 1e6,
+            mib(zip),
+            zip as f64 / 1e6
+        );
+        if binary > ARM64_BINARY {
+            misses.push(format!("{f}: arm64 binary {binary} B > {ARM64_BINARY} B"));
+        }
+        if zip > ARM64_ZIP {
+            misses.push(format!("{f}: zip {zip} B > {ARM64_ZIP} B"));
+        }
+    }
+    if misses.is_empty() {
+        println!("arm64 targets (binary ≤ 5 MB, zip ≤ 2.5 MB): all met");
+    } else {
+        println!("arm64 targets missed:");
+        for m in misses {
+            println!("  {m}");
+        }
     }
     Ok(())
 }
 
 fn check(name: &str, outcome: Outcome) -> Result<(), String> {
     match outcome {
-        Outcome::Response(_) => Ok(()),
+        // An API Gateway response is a success only with a 2xx status.
+        Outcome::Response(r) => match r["statusCode"].as_u64() {
+            Some(status) if !(200..300).contains(&status) => Err(format!(
+                "{name} answered {status} during the bench: {}",
+                r["body"]
+            )),
+            _ => Ok(()),
+        },
         Outcome::Error {
             error_type,
             error_message,

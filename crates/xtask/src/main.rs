@@ -4,10 +4,12 @@
 //! - `test`: installs the test tools (`requirements.txt`), starts one moto server for the whole
 //!   run and runs every test in the workspace.
 //! - `run`: the whole system locally (crate `local`: `up`); `send FILE...` sends events into it.
-//! - `bench [N]`: init time, warm latency and peak memory of each function (see `bench.rs`).
+//! - `bench [N]`: cold start, warm CPU and latency, peak memory and size of each function next
+//!   to a bare `lambda_runtime` echo (the floor), with ratios (see `bench.rs`).
 
 mod bench;
 mod run;
+mod size;
 mod test;
 
 use std::process::ExitCode;

@@ -1,6 +1,6 @@
 //! `cargo xtask test`: the README's test command and what `.ci/run` runs: installs the test
 //! tools (Python: moto, cfn-lint; Debian: chromium, chromium-driver), starts one moto server,
-//! runs every test.
+//! runs every test, then checks the size budgets (`size.rs`) on the release binaries.
 
 use std::{
     net::{TcpListener, TcpStream},
@@ -37,11 +37,11 @@ pub fn run(extra: &[String]) -> Result<(), String> {
         .status()
         .map_err(|e| format!("could not run {program}: {e}"))?;
     drop(moto);
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("tests failed ({status})"))
+    if !status.success() {
+        return Err(format!("tests failed ({status})"));
     }
+    // After the tests pass; reuses the release builds when they are up to date.
+    crate::size::check(&root)
 }
 
 /// The clone `cargo xtask` was run in: cargo sets `CARGO_MANIFEST_DIR` for the process it

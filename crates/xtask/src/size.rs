@@ -1,0 +1,126 @@
+//! Size budgets: each function's stripped release binary (the release profile strips) must stay
+//! within its budget. `cargo xtask test` checks them after the tests (see [`check`]); the bench
+//! prints them. Sizes depend on the toolchain, the lock file and the target only, so the check
+//! is deterministic. The budgets are for x86_64-unknown-linux-gnu (CI and this machine);
+//! arm64 builds, through cargo-lambda, come out about the same size and are in the bench.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+/// The deployed functions (one crate and binary each).
+pub const FUNCTIONS: [&str; 5] = [
+    "email-transform",
+    "send-email",
+    "hybris-reset-password",
+    "dixa-get-user",
+    "dixa-patch-user",
+];
+
+/// Stripped x86_64 release binary budgets in bytes: the size measured when the budget was set
+/// (2026-12-02, rustc 1.95) plus about 10 % for ordinary growth. Raise one only with a reason
+/// in the commit. Before issue 13 the binaries were 12.7 to 13.4 MB.
+const BUDGETS: [(&str, u64); 5] = [
+    ("email-transform", 6_450_000),       // 5.85 MB measured
+    ("send-email", 6_700_000),            // 6.08 MB measured
+    ("hybris-reset-password", 6_150_000), // 5.56 MB measured
+    ("dixa-get-user", 6_650_000),         // 6.03 MB measured
+    ("dixa-patch-user", 6_650_000),       // 6.03 MB measured
+];
+
+pub fn budget(function: &str) -> Option<u64> {
+    BUDGETS
+        .iter()
+        .find(|(name, _)| *name == function)
+        .map(|(_, b)| *b)
+}
+
+/// Where cargo puts build output: honours `CARGO_TARGET_DIR` and `build.target-dir`.
+pub fn target_dir(root: &Path) -> Result<PathBuf, String> {
+    let out = Command::new("cargo")
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err("cargo metadata failed".into());
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+    meta["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| "cargo metadata has no target_directory".into())
+}
+
+/// `cargo build --release` for these packages (a no-op when they are up to date).
+pub fn build_release<'a>(
+    root: &Path,
+    packages: impl IntoIterator<Item = &'a str>,
+) -> Result<(), String> {
+    let mut build = Command::new("cargo");
+    build
+        .args(["build", "--release", "--quiet"])
+        .current_dir(root);
+    for p in packages {
+        build.args(["-p", p]);
+    }
+    if build.status().map_err(|e| e.to_string())?.success() {
+        Ok(())
+    } else {
+        Err("release build failed".into())
+    }
+}
+
+/// Builds the release binaries (reusing what is up to date) and fails naming every function
+/// over its budget.
+pub fn check(root: &Path) -> Result<(), String> {
+    println!("xtask: size budgets (release build of the functions)");
+    build_release(root, FUNCTIONS)?;
+    let release = target_dir(root)?.join("release");
+    let mut over = Vec::new();
+    for f in FUNCTIONS {
+        let file = release.join(f);
+        let size = std::fs::metadata(&file)
+            .map_err(|e| format!("{}: {e}", file.display()))?
+            .len();
+        let budget = budget(f).ok_or_else(|| format!("{f} has no size budget"))?;
+        println!("xtask:   {f}: {size} B (budget {budget} B)");
+        if size > budget {
+            over.push(format!("{f} is {size} B, over its budget of {budget} B"));
+        }
+    }
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "size budget exceeded: {} (see crates/xtask/src/size.rs)",
+            over.join("; ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new function crate (a `main.rs` under crates/) needs a budget and a place here.
+    #[test]
+    fn every_function_crate_has_a_budget() {
+        let root = crate::test::workspace_root();
+        let not_functions = ["xtask", "local", crate::bench::FLOOR];
+        let mut missing = Vec::new();
+        for entry in std::fs::read_dir(root.join("crates")).unwrap() {
+            let dir = entry.unwrap().path();
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let is_function =
+                dir.join("src/main.rs").exists() && !not_functions.contains(&name.as_str());
+            if is_function && (!FUNCTIONS.contains(&name.as_str()) || budget(&name).is_none()) {
+                missing.push(name);
+            }
+        }
+        assert!(missing.is_empty(), "no size budget for {missing:?}");
+        assert_eq!(BUDGETS.len(), FUNCTIONS.len());
+    }
+}
