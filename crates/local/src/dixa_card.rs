@@ -19,6 +19,7 @@
 //! variable the card's `{% assign card = ... %}` line names ([`response_variable`]): which
 //! variable Dixa uses is UNVERIFIED, so that line is the one to change.
 
+use crate::util::html_escape;
 use axum::{
     Router,
     extract::{Query, State},
@@ -135,21 +136,6 @@ impl Target {
     }
 }
 
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// An HTML answer that is never cached (the card holds action tokens).
 fn html(status: StatusCode, body: String) -> Response {
     let mut r = (status, body).into_response();
@@ -169,8 +155,8 @@ fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
              <body style=\"font:14px system-ui,sans-serif;margin:16px;max-width:60ch\"><h1 style=\"font-size:16px\">{t}</h1>\
              <pre style=\"white-space:pre-wrap\">{x}</pre></body></html>",
-            t = escape_html(title),
-            x = escape_html(text)
+            t = html_escape(title),
+            x = html_escape(text)
         ),
     )
 }
@@ -221,8 +207,8 @@ async fn page(Query(q): Query<HashMap<String, String>>) -> Response {
         )
     };
     let query = target.query();
-    let frame = escape_html(&format!("/dixa/card/frame?{query}"));
-    let switch = escape_html(&format!("/dixa/card?{query}&mode={other_mode}"));
+    let frame = html_escape(&format!("/dixa/card/frame?{query}"));
+    let switch = html_escape(&format!("/dixa/card?{query}&mode={other_mode}"));
     html(
         StatusCode::OK,
         format!(
@@ -236,7 +222,7 @@ async fn page(Query(q): Query<HashMap<String, String>>) -> Response {
              a card. The buttons call the local Dixa API and change the Auth0 sandbox \
              (GET /_local/state on its port).</p><p>{explained}</p>\
              <p><a href=\"{switch}\">Preview with mode={other_mode}</a></p></div></body></html>",
-            email = escape_html(&target.email),
+            email = html_escape(&target.email),
         ),
     )
 }
@@ -349,7 +335,7 @@ mod tests {
     #[test]
     fn html_is_escaped() {
         assert_eq!(
-            escape_html(r#"<a href="x">'&'</a>"#),
+            html_escape(r#"<a href="x">'&'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
     }
