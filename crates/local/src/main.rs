@@ -349,7 +349,8 @@ fn send_cmd(args: &[String]) -> Result<(), String> {
     if files.is_empty() {
         return Err(format!("send needs at least one file\n{USAGE}"));
     }
-    let state_file = state_path(&workspace_root()?);
+    let root = workspace_root()?;
+    let state_file = state_path(&root);
     let state = live_instance(&state_file).ok_or_else(|| {
         format!(
             "no running local system ({} is missing or stale): start it with `cargo xtask run`",
@@ -358,7 +359,12 @@ fn send_cmd(args: &[String]) -> Result<(), String> {
     })?;
     let target = send::Target::from_state(&state)?;
     let sent = runtime()?.block_on(async {
-        send::send_files(&target, &files, bus.as_deref(), &mut |l| println!("{l}")).await
+        // Outbox paths as a person types them in the clone: relative to its root.
+        let prefix = format!("{}/", root.display());
+        send::send_files(&target, &files, bus.as_deref(), &mut |l| {
+            println!("{}", l.replace(&prefix, ""))
+        })
+        .await
     })?;
     let emails: usize = sent.iter().map(|s| s.outbox_files().len()).sum();
     let failed: usize = sent.iter().map(send::Sent::failures).sum();
