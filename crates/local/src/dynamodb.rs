@@ -374,7 +374,7 @@ impl<'e, 'a> Parser<'e, 'a> {
         token
     }
 
-    fn expect(&mut self, want: &str) -> Result<(), Refusal> {
+    fn consume(&mut self, want: &str) -> Result<(), Refusal> {
         if self.next().as_deref() == Some(want) {
             Ok(())
         } else {
@@ -426,7 +426,7 @@ impl<'e, 'a> Parser<'e, 'a> {
         if self.peek() == Some("(") {
             self.at += 1;
             let holds = self.or(item)?;
-            self.expect(")")?;
+            self.consume(")")?;
             return Ok(holds);
         }
         if let Some(function) = self
@@ -435,9 +435,9 @@ impl<'e, 'a> Parser<'e, 'a> {
             .map(str::to_owned)
         {
             self.at += 1;
-            self.expect("(")?;
+            self.consume("(")?;
             let name = self.expr.name(self.next().as_deref())?;
-            self.expect(")")?;
+            self.consume(")")?;
             let exists = item.contains_key(&name);
             return Ok(if function == "attribute_exists" {
                 exists
