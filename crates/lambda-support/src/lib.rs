@@ -46,29 +46,48 @@ pub fn init_tracing() {
 }
 
 /// The filter for everything but audit lines (those have their own layer).
-fn level_filter(level: &str) -> tracing_subscriber::EnvFilter {
-    let mut directives = level.to_owned();
-    let quiet_crates = [
-        "lambda_runtime",
-        "lambda_runtime_api_client",
-        "lambda_http",
-        "aws_smithy_runtime",
-        "aws_smithy_runtime_api",
-        "aws_sdk_eventbridge",
-        "aws_sdk_secretsmanager",
-        "hyper",
-        "hyper_util",
-        "reqwest",
-    ];
-    for quiet in quiet_crates {
-        if !level.contains(quiet) {
-            directives.push_str(&format!(",{quiet}=info"));
+///
+/// `tracing_subscriber::filter::Targets`, not `EnvFilter`: the same `target=level,...` syntax
+/// without span and field matching, so no regex engine is compiled in or built at start-up.
+/// Lambda's `FATAL` maps to `error` (tracing has no level above it); anything unreadable gives
+/// `info`.
+fn level_filter(setting: &str) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let setting = setting.trim().to_lowercase();
+    let setting = match setting.as_str() {
+        "fatal" => "error".to_owned(),
+        _ => setting,
+    };
+    let parsed: Targets = setting
+        .parse()
+        .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO));
+    // The runtime and HTTP/SDK crates never go below INFO unless the setting names them: at
+    // DEBUG/TRACE they log raw event payloads and response bodies (customer addresses). A
+    // quieter default (WARN, ERROR) applies to them as to everything else.
+    let quiet_level = parsed.default_level().unwrap_or(LevelFilter::OFF).min(LevelFilter::INFO);
+    let named: Vec<String> = parsed.iter().map(|(target, _)| target.to_owned()).collect();
+    let mut filter = parsed;
+    for quiet in QUIET_CRATES {
+        if !named.iter().any(|t| t == quiet) {
+            filter = filter.with_target(quiet, quiet_level);
         }
     }
-    directives.push_str(&format!(",{AUDIT_TARGET}=off"));
-    tracing_subscriber::EnvFilter::try_new(&directives)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("info,{AUDIT_TARGET}=off")))
+    filter.with_target(AUDIT_TARGET, LevelFilter::OFF)
 }
+
+/// Crates whose DEBUG/TRACE lines may carry payloads.
+const QUIET_CRATES: [&str; 10] = [
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "lambda_http",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_sdk_eventbridge",
+    "aws_sdk_secretsmanager",
+    "hyper",
+    "hyper_util",
+    "reqwest",
+];
 
 fn json_layer<S, F>(filter: F) -> impl tracing_subscriber::Layer<S>
 where
@@ -321,6 +340,31 @@ mod tests {
         );
         assert_eq!(super::encode_component("auth0|a/b c"), "auth0%7Ca%2Fb%20c");
         assert_eq!(super::encode_component("A-z_0.9~"), "A-z_0.9~");
+    }
+
+    #[test]
+    fn level_setting_caps_payload_crates_and_never_passes_audit() {
+        use tracing::Level;
+        use tracing_subscriber::filter::LevelFilter;
+        let on = |f: &tracing_subscriber::filter::Targets, target: &str, level: Level| {
+            f.would_enable(target, &level)
+        };
+        let debug = super::level_filter("DEBUG");
+        assert!(on(&debug, "send_email", Level::DEBUG));
+        assert!(!on(&debug, "hyper_util::client", Level::DEBUG), "capped at info");
+        assert!(on(&debug, "hyper_util::client", Level::INFO));
+        assert!(!on(&debug, "audit", Level::ERROR), "audit has its own layer");
+
+        let warn = super::level_filter("WARN");
+        assert!(!on(&warn, "send_email", Level::INFO));
+        assert!(!on(&warn, "reqwest", Level::INFO), "quieter default applies");
+        assert!(on(&warn, "reqwest", Level::WARN));
+
+        // Lambda's FATAL is tracing's ERROR; unreadable settings are INFO.
+        assert_eq!(super::level_filter("FATAL").default_level(), Some(LevelFilter::ERROR));
+        assert_eq!(super::level_filter("loud!=").default_level(), Some(LevelFilter::INFO));
+        // A setting that names a crate wins over the cap.
+        assert!(on(&super::level_filter("info,reqwest=trace"), "reqwest", Level::TRACE));
     }
 
     #[test]
