@@ -64,6 +64,17 @@ impl LambdaProcess {
     /// Starts the Runtime API on an ephemeral port and spawns `binary` with the Lambda
     /// environment plus `env`. Its stdout and stderr are collected for [`Self::output`].
     pub async fn spawn(binary: &str, function_name: &str, env: &[(&str, String)]) -> Self {
+        Self::spawn_with(binary, &[], function_name, env).await
+    }
+
+    /// [`Self::spawn`] with `program args...` as the command: a wrapper such as
+    /// `valgrind --tool=callgrind <binary>` (the benchmark's instruction counts).
+    pub async fn spawn_with(
+        program: &str,
+        args: &[String],
+        function_name: &str,
+        env: &[(&str, String)],
+    ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Shared {
             first_next: Arc::default(),
@@ -86,8 +97,9 @@ impl LambdaProcess {
         let addr = listener.local_addr().expect("runtime api address");
         tokio::spawn(async move { axum::serve(listener, app).await });
 
-        let mut cmd = Command::new(binary);
-        cmd.env_clear()
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", function_name)
@@ -244,6 +256,23 @@ impl LambdaProcess {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Asks the process to stop as Lambda does at shutdown (SIGTERM), so a wrapper like
+    /// valgrind writes its results; see [`Self::wait_exit`].
+    pub fn terminate(&self) -> std::io::Result<()> {
+        let pid = self
+            .child
+            .id()
+            .ok_or_else(|| std::io::Error::other("the process has exited"))?;
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!("kill -TERM {pid}: {status}")))
+        }
     }
 
     /// Waits for the process to end (e.g. after a failed start) and returns its exit code.
