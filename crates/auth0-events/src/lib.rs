@@ -18,4 +18,4 @@ pub use email::{EmailAddress, EmailAddressError};
 pub use envelope::{AddressProblem, Auth0Event, Auth0Log, MalformedEvent};
 pub use ids::{DedupeKey, LogId};
 pub use log_type::LogType;
-pub use send_email::{EmailKind, SendEmailDetail, TemplateParams};
+pub use send_email::{EmailChange, EmailKind, SendEmailDetail, TemplateParams};

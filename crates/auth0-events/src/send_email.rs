@@ -23,6 +23,18 @@
 //! - `params` are facts about the event for the template; send-email adds its own links.
 //! - `dedupe_key` is `<log_id>:<kind>`: the same for every redelivery or replay of one Auth0 log,
 //!   distinct for the two emails of one email change.
+//! - `source` names the contract, not the producer: both producers put it (the Email bus rule
+//!   and the IAM conditions match on it).
+//!
+//! Two producers:
+//!
+//! | producer | for | `log_id` | `log_type` |
+//! |---|---|---|---|
+//! | email-transform | an Auth0 log | the log's `log_id` | the log's type code (`sce`, `scp`, `limit_wc`, ...) |
+//! | dixa-patch-user | an email change an agent made ([`EmailChange`]) | synthesized: `dixa` + 40 hex digits of a hash of the change, the same for a retry of the same change | [`SUPPORT_CHANGE_LOG_TYPE`] (`dixa_change_email`): no Auth0 log is behind it |
+//!
+//! send-email treats both alike; `log_type` reaches the templates only as `event_type`, which
+//! the two email-change templates ignore.
 
 use crate::{DedupeKey, EmailAddress, LogId, LogType};
 use serde::{Deserialize, Serialize};
@@ -31,6 +43,9 @@ use serde_json::Value;
 pub const SOURCE: &str = "security-emails.email-transform";
 pub const DETAIL_TYPE: &str = "SendEmail";
 pub const CONTRACT_VERSION: u32 = 1;
+/// `log_type` of the emails dixa-patch-user puts for an email change an agent made: not an
+/// Auth0 log type code, so nobody reads it as one.
+pub const SUPPORT_CHANGE_LOG_TYPE: &str = "dixa_change_email";
 
 /// Which email to send; one template per kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -153,6 +168,51 @@ impl SendEmailDetail {
     }
 }
 
+/// The emails of one email change, built the same way by both producers: to the old address
+/// (`email_changed_old_address`, told where the account's email went, masked) and to the new
+/// one (`email_changed_new_address`). Pure: the caller supplies the ids and the time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailChange<'a> {
+    pub log_id: &'a LogId,
+    pub log_type: LogType,
+    /// When the change happened (RFC 3339, UTC).
+    pub occurred_at: Option<String>,
+}
+
+impl EmailChange<'_> {
+    /// To the old address; `new` (when known) goes in as `new_email_masked` only.
+    pub fn old_address(&self, old: EmailAddress, new: Option<&EmailAddress>) -> SendEmailDetail {
+        let params = TemplateParams {
+            occurred_at: self.occurred_at.clone(),
+            new_email_masked: new.map(EmailAddress::masked),
+        };
+        self.detail(EmailKind::EmailChangedOldAddress, old, params)
+    }
+
+    /// To the new address.
+    pub fn new_address(&self, new: EmailAddress) -> SendEmailDetail {
+        let params = TemplateParams {
+            occurred_at: self.occurred_at.clone(),
+            new_email_masked: None,
+        };
+        self.detail(EmailKind::EmailChangedNewAddress, new, params)
+    }
+
+    /// Both emails, the old address's first.
+    pub fn pair(&self, old: EmailAddress, new: EmailAddress) -> [SendEmailDetail; 2] {
+        [self.old_address(old, Some(&new)), self.new_address(new)]
+    }
+
+    fn detail(
+        &self,
+        kind: EmailKind,
+        recipient: EmailAddress,
+        params: TemplateParams,
+    ) -> SendEmailDetail {
+        SendEmailDetail::new(kind, recipient, params, self.log_id, self.log_type.clone())
+    }
+}
+
 impl std::fmt::Debug for SendEmailDetail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // `params` may one day carry personal data: only the routing facts are printed.
@@ -261,6 +321,51 @@ mod tests {
     #[test]
     fn debug_hides_recipient() {
         assert!(!format!("{:?}", sample()).contains("jane"));
+    }
+
+    #[test]
+    fn an_email_change_is_two_emails_and_only_the_old_address_sees_the_new_one_masked() {
+        let log_id = LogId::parse("dixa0123abcd").unwrap();
+        let change = EmailChange {
+            log_id: &log_id,
+            log_type: LogType::from(SUPPORT_CHANGE_LOG_TYPE),
+            occurred_at: Some("2026-12-02T14:00:00Z".into()),
+        };
+        let old = EmailAddress::parse("Jane@Example.com").unwrap();
+        let new = EmailAddress::parse("jane.new@example.org").unwrap();
+        let [to_old, to_new] = change.pair(old, new);
+        assert_eq!(
+            serde_json::to_value(&to_old).unwrap(),
+            json!({
+                "version": 1,
+                "kind": "email_changed_old_address",
+                "recipient": "jane@example.com",
+                "params": {"occurred_at": "2026-12-02T14:00:00Z", "new_email_masked": "j***@example.org"},
+                "log_id": "dixa0123abcd",
+                "log_type": "dixa_change_email",
+                "dedupe_key": "dixa0123abcd:email_changed_old_address"
+            })
+        );
+        assert_eq!(
+            serde_json::to_value(&to_new).unwrap(),
+            json!({
+                "version": 1,
+                "kind": "email_changed_new_address",
+                "recipient": "jane.new@example.org",
+                "params": {"occurred_at": "2026-12-02T14:00:00Z"},
+                "log_id": "dixa0123abcd",
+                "log_type": "dixa_change_email",
+                "dedupe_key": "dixa0123abcd:email_changed_new_address"
+            })
+        );
+        // What send-email reads back is what was built.
+        for d in [&to_old, &to_new] {
+            let back = SendEmailDetail::from_value(serde_json::to_value(d).unwrap()).unwrap();
+            assert_eq!(&back, d);
+        }
+        // Without a new address the old one is still told, with nothing masked.
+        let alone = change.old_address(EmailAddress::parse("jane@example.com").unwrap(), None);
+        assert_eq!(alone.params.new_email_masked, None);
     }
 
     #[test]

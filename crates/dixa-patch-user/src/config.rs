@@ -6,17 +6,32 @@
 //! | `AUTH0_RESET_CLIENT_ID` | yes | | client id of the **storefront** application: `send_password_reset` sends Auth0's reset email with that application's templates and redirect |
 //! | `AUTH0_RESET_CONNECTION` | no | the account's own database connection | database connection for `send_password_reset`; when set, an account without an identity on it is refused (409 `not_database_user`) |
 //! | `DIXA_SECRET_ARN`, `DIXA_LOOKUP_SECRET` (+ `_PREVIOUS`), `DIXA_ACTION_TOKEN_KEY` (+ `_PREVIOUS`), `DIXA_ALLOWED_ORIGINS`, `DIXA_ACTION_TOKEN_TTL_S`, `DIXA_LOOKUP_HEADER` | see [`dixa_access::config`] | | the token key must be the one `dixa-get-user` mints with; `DIXA_ALLOWED_ORIGINS` lists the origin(s) the card's JavaScript runs on |
-//! | `AUTH0_DOMAIN`, `AUTH0_SECRET_ARN` or `AUTH0_CLIENT_ID` + `AUTH0_CLIENT_SECRET`, `AUTH0_*` | see [`auth0_client::config`] | | the Management API client; the M2M application needs `read:users` and `update:users` |
+//! | `AUTH0_DOMAIN`, `AUTH0_SECRET_ARN` or `AUTH0_CLIENT_ID` + `AUTH0_CLIENT_SECRET`, `AUTH0_*` | see [`auth0_client::config`] | | the Management API client; the M2M application needs `read:users` and `update:users`. Its client id is the one email-transform's `DIXA_AUTH0_CLIENT_ID` names |
+//! | `EMAIL_BUS_NAME` | yes | | name or ARN of the Email bus: after a `change_email`, the two SendEmail events go there ([`crate::notify`]) |
+//! | `PUBLISH_MAX_ATTEMPTS` | no | `3` | PutEvents attempts for entries that keep failing (the agent is waiting) |
+//! | `PUBLISH_BACKOFF_BASE_MS` | no | `100` | first retry delay ceiling (doubles, full jitter) |
+//! | `PUBLISH_BACKOFF_CAP_MS` | no | `1000` | largest retry delay |
 //!
 //! `DIXA_LOOKUP_SECRET` is required by the shared access settings although this function
 //! never checks it (with `DIXA_SECRET_ARN` it comes from the same secret anyway).
 
 use auth0_client::Auth0Config;
 use dixa_access::AccessConfig;
-use lambda_support::{ConfigError, Env};
+use lambda_support::{ConfigError, Env, retry::Backoff};
+use std::time::Duration;
 
 pub const RESET_CLIENT_ID_VAR: &str = "AUTH0_RESET_CLIENT_ID";
 pub const RESET_CONNECTION_VAR: &str = "AUTH0_RESET_CONNECTION";
+pub const EMAIL_BUS_VAR: &str = "EMAIL_BUS_NAME";
+
+/// Where and how the emails of an email change are put.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifySettings {
+    /// `EMAIL_BUS_NAME`.
+    pub email_bus: String,
+    /// `PUBLISH_*`.
+    pub backoff: Backoff,
+}
 
 /// How `send_password_reset` calls `POST /dbconnections/change_password`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +48,7 @@ pub struct Config {
     pub access: AccessConfig,
     pub auth0: Auth0Config,
     pub reset: ResetSettings,
+    pub notify: NotifySettings,
 }
 
 impl Config {
@@ -47,10 +63,26 @@ impl Config {
             client_id: env.required(RESET_CLIENT_ID_VAR)?,
             connection: env.optional(RESET_CONNECTION_VAR),
         };
+        let notify = NotifySettings {
+            email_bus: env.required(EMAIL_BUS_VAR)?,
+            backoff: env.backoff(
+                [
+                    "PUBLISH_MAX_ATTEMPTS",
+                    "PUBLISH_BACKOFF_BASE_MS",
+                    "PUBLISH_BACKOFF_CAP_MS",
+                ],
+                Backoff {
+                    max_attempts: 3,
+                    base: Duration::from_millis(100),
+                    cap: Duration::from_millis(1_000),
+                },
+            )?,
+        };
         Ok(Self {
             access: AccessConfig::from_env(env, async || secrets_client().await).await?,
             auth0: Auth0Config::from_env(env, async || secrets_client().await).await?,
             reset,
+            notify,
         })
     }
 }
@@ -74,6 +106,7 @@ mod tests {
             ("AUTH0_CLIENT_ID", "m2m"),
             ("AUTH0_CLIENT_SECRET", "auth0-s3cret"),
             ("AUTH0_RESET_CLIENT_ID", "storefront-client-id"),
+            ("EMAIL_BUS_NAME", "shop-prod-email"),
         ]
     }
 
@@ -95,6 +128,8 @@ mod tests {
             }
         );
         assert!(!format!("{c:?}").contains("auth0-s3cret"));
+        assert_eq!(c.notify.email_bus, "shop-prod-email");
+        assert_eq!(c.notify.backoff.max_attempts, 3);
         let mut pairs = base();
         pairs.push(("AUTH0_RESET_CONNECTION", "Shop-Customers"));
         let c = load(pairs).await.unwrap();
@@ -105,6 +140,7 @@ mod tests {
     async fn missing_settings_are_named() {
         for var in [
             "AUTH0_RESET_CLIENT_ID",
+            "EMAIL_BUS_NAME",
             "DIXA_ACTION_TOKEN_KEY",
             "DIXA_ALLOWED_ORIGINS",
             "AUTH0_DOMAIN",

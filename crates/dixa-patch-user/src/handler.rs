@@ -13,6 +13,8 @@
 //! | `Authorization: Bearer <token>` verifies for this user and action | missing, malformed, bad signature, expired, other user, other action | 403 `forbidden` (always the same body) | refused, e.g. `token_expired` |
 //! | body at most [`dixa_access::MAX_BODY_BYTES`] | larger | 413 `body_too_large` | refused |
 //! | `change_email`: body `{"email": "<new>"}` | not JSON / other shape / not an address | 400 `invalid_json` / `bad_request` / `invalid_email` | refused |
+//! | `change_email`: the account | gone | 404 `not_found` | failed, `user_not_found` |
+//! | | already has that address | 409 `same_email` (nothing changed, nothing sent) | refused |
 //! | `send_password_reset`: the account | gone | 404 `not_found` | failed, `user_not_found` |
 //! | | no email | 409 `no_email` | refused |
 //! | | no database identity (on `AUTH0_RESET_CONNECTION` when set) | 409 `not_database_user` | refused |
@@ -21,18 +23,21 @@
 //! | | 429, 5xx, timeout | 503 `upstream_unavailable` | failed, `upstream_unavailable` |
 //! | | 401/403 (scopes) and the rest | 502 `upstream_error` | failed, `upstream_error` |
 //! | done | | 200 `{"ok": true, "action": "...", "user_id": "..."}` | allowed |
+//! | `change_email` done: the two emails put on the Email bus ([`crate::notify`]) | accepted | 200 as above plus `"notification": "queued"` | allowed |
+//! | | PutEvents fails after its retries, or not before the deadline | 200 as above plus `"notification": "failed"`: the email **was** changed; the card says the customer was not told | allowed, `notification_failed` |
 //!
 //! Refusals before the token is verified are audited with the user id from the path only;
 //! from then on the user id, conversation id and agent come from the verified claims.
 //!
 //! | action | Auth0 call(s) |
 //! |---|---|
-//! | `change_email` | `PATCH /api/v2/users/{id}` `{"email": "<new>", "email_verified": false, "verify_email": true}` |
+//! | `change_email` | `GET /api/v2/users/{id}` (the old address), then `PATCH /api/v2/users/{id}` `{"email": "<new>", "email_verified": false, "verify_email": true}`, then PutEvents of the two SendEmail events |
 //! | `send_password_reset` | `GET /api/v2/users/{id}`, then `POST /dbconnections/change_password` `{"client_id": AUTH0_RESET_CLIENT_ID, "email", "connection"}` |
 //! | `block` / `unblock` | `PATCH /api/v2/users/{id}` `{"blocked": true}` / `{"blocked": false}` |
 //! | `clear_brute_force_blocks` | `DELETE /api/v2/user-blocks/{id}` |
 
 use crate::config::{Config, ResetSettings};
+use crate::notify::{self, ChangeMade};
 use crate::route::{self, ActionRoute};
 use auth0_client::{Auth0Client, BuildError, Deadline, ErrorKind, User, UserPatch};
 use auth0_events::EmailAddress;
@@ -41,6 +46,7 @@ use dixa_access::{
     body_bytes, deadline, error_json, foreign_origin, json_body, known_agent, method_not_allowed,
     now_unix, ok_json, upstream_failure, with_cors,
 };
+use email_bus::Publisher;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -59,6 +65,26 @@ pub struct Actions {
     auth0: Auth0Client,
     access: AccessConfig,
     reset: ResetSettings,
+    /// Puts the emails of an email change on the Email bus.
+    publisher: Publisher,
+}
+
+/// What became of the emails of an email change (the response's `notification`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notification {
+    /// EventBridge accepted both events; send-email sends them.
+    Queued,
+    /// They could not be put: the change stands, the customer was not told.
+    Failed,
+}
+
+impl Notification {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 /// Why an allowed request did not complete: the answer and what the audit line says.
@@ -152,11 +178,18 @@ impl Failure {
 }
 
 impl Actions {
-    pub fn new(config: Config) -> Result<Self, BuildError> {
+    /// `eventbridge` is the client the emails of an email change are put with (built once, in
+    /// `main.rs`, on the shared SDK configuration).
+    pub fn new(
+        config: Config,
+        eventbridge: aws_sdk_eventbridge::Client,
+    ) -> Result<Self, BuildError> {
+        let publisher = Publisher::new(eventbridge, config.notify.email_bus, config.notify.backoff);
         Ok(Self {
             auth0: Auth0Client::new(config.auth0)?,
             access: config.access,
             reset: config.reset,
+            publisher,
         })
     }
 
@@ -211,15 +244,25 @@ impl Actions {
         };
 
         let deadline = deadline(req, DEADLINE_MARGIN, MAX_WORK);
-        let (response, outcome, reason) =
-            match self.perform(req, &claims.sub, action, &deadline).await {
-                Ok(()) => (
-                    ok_json(&json!({"ok": true, "action": action.as_str(), "user_id": claims.sub})),
-                    Outcome::Allowed,
-                    None,
-                ),
-                Err(f) => (f.reply.to_response(), f.outcome, Some(f.reason)),
-            };
+        let (response, outcome, reason) = match self
+            .perform(req, (&claims.sub, claims.exp), action, &deadline)
+            .await
+        {
+            Ok(changed) => {
+                let mut body =
+                    json!({"ok": true, "action": action.as_str(), "user_id": claims.sub});
+                let mut reason = None;
+                if let Some(change) = changed {
+                    let notification = self.notify(&change, &deadline).await;
+                    if notification == Notification::Failed {
+                        reason = Some("notification_failed");
+                    }
+                    body["notification"] = json!(notification.as_str());
+                }
+                (ok_json(&body), Outcome::Allowed, reason)
+            }
+            Err(f) => (f.reply.to_response(), f.outcome, Some(f.reason)),
+        };
         audit(AuditRecord {
             action: action.as_str(),
             user_id: Some(&claims.sub),
@@ -231,19 +274,64 @@ impl Actions {
         response
     }
 
-    /// The one write `action` stands for; nothing else of the profile can change.
+    /// Puts the emails of `change` on the Email bus within `deadline`. Never fails the
+    /// request: the change is made, so a failure is reported, logged and audited.
+    async fn notify(&self, change: &ChangeMade, deadline: &Deadline) -> Notification {
+        let emails = notify::emails(change, &lambda_support::time::now_rfc3339());
+        let log_id = emails.first().map(|e| e.log_id.as_str().to_owned());
+        let log_id = log_id.as_deref();
+        let kinds: Vec<&str> = emails.iter().map(|e| e.kind.as_str()).collect();
+        match self.publisher.publish_details(&emails, deadline).await {
+            Ok(attempts) => {
+                tracing::info!(
+                    log_id,
+                    emails = ?kinds,
+                    attempts,
+                    "SendEmail events of the email change put on the Email bus"
+                );
+                Notification::Queued
+            }
+            Err(e) => {
+                tracing::error!(
+                    log_id,
+                    emails = ?kinds,
+                    error = %e,
+                    "email changed, but its SendEmail events could not be put on the Email bus: \
+                     the customer was not told"
+                );
+                Notification::Failed
+            }
+        }
+    }
+
+    /// The one write `action` stands for; nothing else of the profile can change. For
+    /// `change_email`, the change made. `(user_id, token_exp)` come from the verified token.
     async fn perform(
         &self,
         req: &Request,
-        user_id: &str,
+        (user_id, token_exp): (&str, u64),
         action: Action,
         deadline: &Deadline,
-    ) -> Result<(), Failure> {
+    ) -> Result<Option<ChangeMade>, Failure> {
         let upstream = |e| Failure::upstream(action, e);
         match action {
             Action::ChangeEmail => {
+                let new = new_email(req)?;
+                // The old address, for the email telling it of the change.
+                let user = self
+                    .auth0
+                    .get_user(user_id, deadline)
+                    .await
+                    .map_err(upstream)?
+                    .ok_or_else(Failure::user_not_found)?;
+                if user.email.as_ref() == Some(&new) {
+                    return Err(Failure::conflict(
+                        "same_email",
+                        "The account already has this email address: nothing was changed.",
+                    ));
+                }
                 let patch = UserPatch {
-                    email: Some(new_email(req)?),
+                    email: Some(new.clone()),
                     // The customer must prove the new address: never `true` here.
                     email_verified: Some(false),
                     verify_email: Some(true),
@@ -251,7 +339,13 @@ impl Actions {
                 };
                 self.patch(user_id, &patch, deadline)
                     .await
-                    .map_err(upstream)
+                    .map_err(upstream)?;
+                Ok(Some(ChangeMade {
+                    user_id: user_id.to_owned(),
+                    old: user.email,
+                    new,
+                    token_exp,
+                }))
             }
             Action::SendPasswordReset => {
                 body_bytes(req, MAX_BODY_BYTES)?;
@@ -265,7 +359,8 @@ impl Actions {
                 self.auth0
                     .change_password(email, connection, &self.reset.client_id, deadline)
                     .await
-                    .map_err(upstream)
+                    .map_err(upstream)?;
+                Ok(None)
             }
             Action::Block | Action::Unblock => {
                 body_bytes(req, MAX_BODY_BYTES)?;
@@ -275,14 +370,16 @@ impl Actions {
                 };
                 self.patch(user_id, &patch, deadline)
                     .await
-                    .map_err(upstream)
+                    .map_err(upstream)?;
+                Ok(None)
             }
             Action::ClearBruteForceBlocks => {
                 body_bytes(req, MAX_BODY_BYTES)?;
                 self.auth0
                     .delete_user_blocks(user_id, deadline)
                     .await
-                    .map_err(upstream)
+                    .map_err(upstream)?;
+                Ok(None)
             }
         }
     }

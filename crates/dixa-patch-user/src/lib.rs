@@ -12,9 +12,11 @@
 //!
 //! - `change_email` (`{"email": "<new>"}`): the new address is set **unverified** and Auth0
 //!   sends it a verification email (`email_verified: false`, `verify_email: true`); this
-//!   function never marks an address verified. Auth0 then logs `sce` for the change, and
-//!   the existing email flow (`email-transform` → `send-email`) tells the **old** address
-//!   that the account's email was changed (and the new one that it now holds the account).
+//!   function never marks an address verified. It then puts the two SendEmail events itself
+//!   ([`notify`]): send-email tells the **old** address that the account's email was changed
+//!   (the new one masked) and the new one that it now holds the account. email-transform
+//!   skips any `sce` Auth0 logs for this change (`DIXA_AUTH0_CLIENT_ID`), so each email is
+//!   sent once whether Auth0 logs one or not.
 //! - `send_password_reset`: Auth0's reset-password email to the account's address, for its
 //!   database connection, with the storefront application's templates
 //!   (`AUTH0_RESET_CLIENT_ID`).
@@ -29,6 +31,7 @@
 
 pub mod config;
 pub mod handler;
+pub mod notify;
 pub mod route;
 
 pub use config::Config;

@@ -5,13 +5,15 @@ use lambda_support::{Env, LazyAws};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_support::init_tracing();
-    // Loaded only if a setting names a Secrets Manager ARN, and then once for both configs.
+    // One SDK configuration (lambda-support's HTTP stack, Lambda's environment) for the
+    // EventBridge client and, when a setting names an ARN, Secrets Manager.
     let aws = LazyAws::default();
     let config = Config::from_env(&Env::from_process(), async || aws.secrets_manager().await)
         .await
         .inspect_err(|e| tracing::error!(error = %e, "configuration error; not starting"))?;
-    let actions =
-        Actions::new(config).inspect_err(|e| tracing::error!(error = %e, "could not start"))?;
+    let eventbridge = aws_sdk_eventbridge::Client::new(&aws.config().await);
+    let actions = Actions::new(config, eventbridge)
+        .inspect_err(|e| tracing::error!(error = %e, "could not start"))?;
     let actions = &actions;
     // Not `lambda_http::run`: it panics on some envelopes (see `dixa_access::envelope`).
     dixa_access::envelope::run(move |req| async move { actions.handle(req).await }).await

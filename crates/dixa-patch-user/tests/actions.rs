@@ -1,11 +1,16 @@
-//! The action handler against a wiremock Auth0, with requests built from API Gateway REST
-//! (v1) proxy events exactly as `lambda_http` builds them in Lambda.
+//! The action handler against a wiremock Auth0 and a wiremock EventBridge (the PutEvents
+//! request as the SDK sends it), with requests built from API Gateway REST (v1) proxy events
+//! exactly as `lambda_http` builds them in Lambda.
 
+use auth0_events::{EmailAddress, send_email};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use dixa_access::{Action, ActionTokens, Grant, agent_ref, now_unix};
-use dixa_patch_user::{Actions, Config};
+use dixa_patch_user::{
+    Actions, Config,
+    notify::{ChangeMade, change_log_id},
+};
 use lambda_http::{Body, Response};
-use lambda_support::Env;
+use lambda_support::{Env, time::rfc3339};
 use serde_json::{Value, json};
 use test_support::auth0;
 use test_support::logs::{audit_lines, logs};
@@ -13,6 +18,9 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
     matchers::{body_json, header, method, path},
 };
+
+/// The Email bus name the function is configured with.
+const BUS: &str = "shop-test-email";
 
 const LOOKUP_SECRET: &str = "lookup-secret-0123456789abcdefghijklmnop";
 const TOKEN_KEY: &str = "token-key-0123456789abcdefghijklmnopqrstu";
@@ -30,16 +38,99 @@ fn env(server: &MockServer, extra: &[(&'static str, &'static str)]) -> Env {
         ("DIXA_ALLOWED_ORIGINS", ORIGIN.into()),
         ("AUTH0_RESET_CLIENT_ID", "storefront-client-id".into()),
     ];
+    pairs.push(("EMAIL_BUS_NAME", BUS.into()));
     pairs.extend(test_support::auth0::env(&server.uri()));
     pairs.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     Env::from_pairs(pairs)
 }
 
+/// Actions whose Auth0 is `server`, and whose EventBridge is `server` too, answering every
+/// PutEvents with success ([`mount_put_events`]).
 async fn actions(server: &MockServer, extra: &[(&'static str, &'static str)]) -> Actions {
-    let config = Config::from_env(&env(server, extra), async || unreachable!("no ARN"))
+    mount_put_events(server, 0).await;
+    actions_with_bus(server, server, extra).await
+}
+
+/// Actions whose Auth0 is `auth0` and whose EventBridge endpoint is `bus`, with the SDK
+/// configuration built as in Lambda (`lambda_support::aws_config_from`).
+async fn actions_with_bus(
+    auth0: &MockServer,
+    bus: &MockServer,
+    extra: &[(&'static str, &'static str)],
+) -> Actions {
+    let config = Config::from_env(&env(auth0, extra), async || unreachable!("no ARN"))
         .await
         .unwrap();
-    Actions::new(config).unwrap()
+    let aws = Env::from_pairs(test_support::aws::env_for(&bus.uri()));
+    let eventbridge = aws_sdk_eventbridge::Client::new(&lambda_support::aws_config_from(&aws));
+    Actions::new(config, eventbridge).unwrap()
+}
+
+/// PutEvents (AWS JSON 1.1, `POST /`) answered with `failed` failed entries of two.
+async fn mount_put_events(server: &MockServer, failed: usize) {
+    let entries: Vec<Value> = (0..2)
+        .map(|i| {
+            if i < failed {
+                json!({"ErrorCode": "InternalFailure", "ErrorMessage": "Internal failure"})
+            } else {
+                json!({"EventId": format!("event-{i}")})
+            }
+        })
+        .collect();
+    Mock::given(method("POST"))
+        .and(path("/"))
+        .and(header("x-amz-target", "AWSEvents.PutEvents"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/x-amz-json-1.1")
+                .set_body_json(json!({"FailedEntryCount": failed, "Entries": entries})),
+        )
+        .mount(server)
+        .await;
+}
+
+/// The bodies of the PutEvents requests `server` received, in order.
+async fn put_events_requests(server: &MockServer) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| {
+            r.headers
+                .get("x-amz-target")
+                .is_some_and(|v| v == "AWSEvents.PutEvents")
+        })
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect()
+}
+
+/// The entries of a PutEvents body with each `Detail` parsed, and `occurred_at` (the time of
+/// the change) checked to be RFC 3339 within the last minute and then removed.
+fn entries(put_events: &Value) -> Vec<Value> {
+    put_events["Entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            let mut detail: Value = serde_json::from_str(e["Detail"].as_str().unwrap()).unwrap();
+            let at = detail["params"]
+                .as_object_mut()
+                .unwrap()
+                .remove("occurred_at")
+                .unwrap();
+            let at = at.as_str().unwrap();
+            let now = now_unix() as i64;
+            let (earliest, latest) = (rfc3339(now - 60), rfc3339(now));
+            assert!(
+                earliest.as_str() <= at && at <= latest.as_str(),
+                "{at} is not an RFC 3339 time of the last minute"
+            );
+            e["Detail"] = detail;
+            e
+        })
+        .collect()
 }
 
 fn mint_with(key: &str, user_id: &str, actions: &[Action], now: u64) -> String {
@@ -132,33 +223,72 @@ async fn mount_patch(server: &MockServer, expected: Value, expect: u64) {
         .await;
 }
 
-/// Every request Auth0 got, but the token grant.
+/// Every request Auth0 got, but the token grant (and PutEvents, when it shares the server).
 async fn api_calls(server: &MockServer) -> Vec<wiremock::Request> {
     server
         .received_requests()
         .await
         .unwrap()
         .into_iter()
-        .filter(|r| r.url.path() != "/oauth/token")
+        .filter(|r| r.url.path() != "/oauth/token" && r.url.path() != "/")
         .collect()
 }
 
+fn address(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).unwrap()
+}
+
+/// The two PutEvents entries for Jane's change to `new`, authorised by a token expiring at
+/// `token_exp` (`occurred_at` left out: see [`entries`]).
+fn expected_entries(new: &str, token_exp: u64) -> [Value; 2] {
+    let log_id = change_log_id(&ChangeMade {
+        user_id: USER.into(),
+        old: Some(address("jane+shop@example.com")),
+        new: address(new),
+        token_exp,
+    });
+    let entry = |detail: Value| {
+        json!({"EventBusName": BUS, "Source": send_email::SOURCE,
+               "DetailType": send_email::DETAIL_TYPE, "Detail": detail})
+    };
+    [
+        entry(json!({
+            "version": 1, "kind": "email_changed_old_address",
+            "recipient": "jane+shop@example.com",
+            "params": {"new_email_masked": address(new).masked()},
+            "log_id": log_id.as_str(), "log_type": "dixa_change_email",
+            "dedupe_key": format!("{log_id}:email_changed_old_address"),
+        })),
+        entry(json!({
+            "version": 1, "kind": "email_changed_new_address",
+            "recipient": new,
+            "params": {},
+            "log_id": log_id.as_str(), "log_type": "dixa_change_email",
+            "dedupe_key": format!("{log_id}:email_changed_new_address"),
+        })),
+    ]
+}
+
 #[tokio::test]
-async fn change_email_sets_the_new_address_unverified_and_asks_auth0_to_verify_it() {
-    let _logs = logs();
+async fn change_email_sets_the_new_address_unverified_and_puts_both_emails_in_one_put_events() {
+    let logs = logs();
     let server = MockServer::start().await;
+    let bus = MockServer::start().await;
     auth0::mount_token(&server, M2M_TOKEN, 1).await;
+    mount_get_user(&server, user_json()).await;
     mount_patch(
         &server,
         json!({"email": "jane.new+shop@example.com", "email_verified": false, "verify_email": true}),
         1,
     )
     .await;
-    let actions = actions(&server, &[]).await;
+    mount_put_events(&bus, 0).await;
+    let actions = actions_with_bus(&server, &bus, &[]).await;
+    let now = now_unix();
     let response = actions
         .handle(click(
             "change_email",
-            &token_for(USER),
+            &mint_with(TOKEN_KEY, USER, &Action::ALL, now),
             Some(r#"{"email": "Jane.New+Shop@Example.com"}"#),
         ))
         .await;
@@ -166,13 +296,217 @@ async fn change_email_sets_the_new_address_unverified_and_asks_auth0_to_verify_i
     assert_cors(&response);
     assert_eq!(
         body(&response),
-        json!({"ok": true, "action": "change_email", "user_id": USER})
+        json!({"ok": true, "action": "change_email", "user_id": USER, "notification": "queued"})
     );
-    // Exactly the three fields: never `email_verified: true`, nothing else of the profile.
+    // Auth0: the old address read, then exactly the three fields written (never
+    // `email_verified: true`, nothing else of the profile).
     let calls = api_calls(&server).await;
-    assert_eq!(calls.len(), 1);
-    let sent: Value = serde_json::from_slice(&calls[0].body).unwrap();
+    let methods: Vec<&str> = calls.iter().map(|c| c.method.as_str()).collect();
+    assert_eq!(methods, ["GET", "PATCH"]);
+    let sent: Value = serde_json::from_slice(&calls[1].body).unwrap();
     assert_eq!(sent.as_object().unwrap().len(), 3, "{sent}");
+    // EventBridge: one PutEvents with the two entries of the SendEmail contract, nothing more.
+    let puts = put_events_requests(&bus).await;
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert_eq!(
+        puts[0].as_object().unwrap().len(),
+        1,
+        "only Entries: {}",
+        puts[0]
+    );
+    assert_eq!(
+        entries(&puts[0]),
+        expected_entries("jane.new+shop@example.com", now + 300)
+    );
+    // The masked new address is all the old address learns.
+    assert_eq!(
+        entries(&puts[0])[0]["Detail"]["params"]["new_email_masked"],
+        "j***@example.com"
+    );
+    let text = logs.text();
+    assert!(!text.contains("jane"), "{text}");
+    assert!(
+        text.contains("SendEmail events of the email change put on the Email bus"),
+        "{text}"
+    );
+}
+
+/// The same request twice with the same token (a double click whose two reads both saw the
+/// old address): the same entries, so the same dedupe keys, and send-email sends each email
+/// once. A new token is a new change.
+#[tokio::test]
+async fn the_same_change_sent_again_puts_the_same_dedupe_keys() {
+    let _logs = logs();
+    let server = MockServer::start().await;
+    let bus = MockServer::start().await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_json()))
+        .expect(3)
+        .mount(&server)
+        .await;
+    mount_patch(
+        &server,
+        json!({"email": "jane.new@example.com", "email_verified": false, "verify_email": true}),
+        3,
+    )
+    .await;
+    mount_put_events(&bus, 0).await;
+    let actions = actions_with_bus(&server, &bus, &[]).await;
+    let now = now_unix();
+    let token = mint_with(TOKEN_KEY, USER, &Action::ALL, now);
+    let fresh = mint_with(TOKEN_KEY, USER, &Action::ALL, now + 60);
+    for token in [&token, &token, &fresh] {
+        let response = actions
+            .handle(click(
+                "change_email",
+                token,
+                Some(r#"{"email": "jane.new@example.com"}"#),
+            ))
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(body(&response)["notification"], "queued");
+    }
+    let puts = put_events_requests(&bus).await;
+    assert_eq!(puts.len(), 3);
+    let (first, again, other) = (entries(&puts[0]), entries(&puts[1]), entries(&puts[2]));
+    assert_eq!(first, expected_entries("jane.new@example.com", now + 300));
+    assert_eq!(first, again);
+    assert_eq!(other, expected_entries("jane.new@example.com", now + 360));
+    assert_ne!(
+        first[0]["Detail"]["dedupe_key"],
+        other[0]["Detail"]["dedupe_key"]
+    );
+}
+
+#[tokio::test]
+async fn change_email_to_the_current_address_or_of_a_gone_account_changes_and_sends_nothing() {
+    let logs = logs();
+    let server = MockServer::start().await;
+    let bus = MockServer::start().await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
+    mount_get_user(&server, user_json()).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users/auth0%7Cgone"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"statusCode": 404, "error": "Not Found", "errorCode": "inexistent_user"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_json()))
+        .expect(0)
+        .mount(&server)
+        .await;
+    mount_put_events(&bus, 0).await;
+    let actions = actions_with_bus(&server, &bus, &[]).await;
+
+    let response = actions
+        .handle(click(
+            "change_email",
+            &token_for(USER),
+            Some(r#"{"email": "Jane+Shop@Example.com"}"#),
+        ))
+        .await;
+    assert_eq!(response.status(), 409);
+    assert_cors(&response);
+    assert_eq!(body(&response)["error"]["code"], "same_email");
+
+    let gone = request(&rest_event(
+        "POST",
+        "/users/auth0%7Cgone/change_email",
+        &[
+            ("Origin", ORIGIN),
+            (
+                "Authorization",
+                &format!("Bearer {}", token_for("auth0|gone")),
+            ),
+            ("Content-Type", "application/json"),
+        ],
+        Some(r#"{"email": "jane.new@example.com"}"#),
+    ));
+    let response = actions.handle(gone).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(body(&response)["error"]["code"], "not_found");
+
+    assert!(put_events_requests(&bus).await.is_empty());
+    let reasons: Vec<Value> = audit_lines(&logs.text())
+        .iter()
+        .map(|a| json!([a["outcome"], a["reason"]]))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            json!(["refused", "same_email"]),
+            json!(["failed", "user_not_found"])
+        ]
+    );
+}
+
+/// PutEvents failing after the change: the email WAS changed, so the answer is 200 with
+/// `"notification": "failed"` (the card says the customer was not told), after the configured
+/// attempts, with one audit line saying so and no address in any log line.
+#[tokio::test]
+async fn a_put_events_failure_after_the_change_is_a_200_saying_the_notification_failed() {
+    let logs = logs();
+    let server = MockServer::start().await;
+    let bus = MockServer::start().await;
+    auth0::mount_token(&server, M2M_TOKEN, 1).await;
+    mount_get_user(&server, user_json()).await;
+    mount_patch(
+        &server,
+        json!({"email": "jane.new@example.com", "email_verified": false, "verify_email": true}),
+        1,
+    )
+    .await;
+    mount_put_events(&bus, 2).await;
+    let actions = actions_with_bus(
+        &server,
+        &bus,
+        &[
+            ("PUBLISH_BACKOFF_BASE_MS", "1"),
+            ("PUBLISH_BACKOFF_CAP_MS", "2"),
+        ],
+    )
+    .await;
+    let response = actions
+        .handle(click(
+            "change_email",
+            &token_for(USER),
+            Some(r#"{"email": "jane.new@example.com"}"#),
+        ))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_cors(&response);
+    assert_eq!(
+        body(&response),
+        json!({"ok": true, "action": "change_email", "user_id": USER, "notification": "failed"})
+    );
+    // PUBLISH_MAX_ATTEMPTS (default 3) attempts, each re-sending both failed entries.
+    let puts = put_events_requests(&bus).await;
+    assert_eq!(puts.len(), 3);
+    assert!(
+        puts.iter()
+            .all(|p| p["Entries"].as_array().unwrap().len() == 2)
+    );
+
+    let text = logs.text();
+    assert!(!text.contains("jane"), "{text}");
+    assert!(
+        text.contains("could not be put on the Email bus") && text.contains("InternalFailure"),
+        "{text}"
+    );
+    let agent = agent_ref(AGENT);
+    assert_eq!(
+        audit_lines(&text),
+        [
+            json!({"audit": true, "message": "audit", "action": "change_email",
+                "auth0_user_id": USER, "conversation_id": "8812345", "agent": agent.as_str(),
+                "outcome": "allowed", "reason": "notification_failed"})
+        ]
+    );
 }
 
 #[tokio::test]
@@ -637,6 +971,7 @@ async fn auth0_failures_map_to_json_errors() {
     ] {
         let server = MockServer::start().await;
         auth0::mount_token(&server, M2M_TOKEN, 1).await;
+        mount_get_user(&server, user_json()).await;
         Mock::given(method("PATCH"))
             .and(path(format!("/api/v2/users/{USER_ENCODED}")))
             .respond_with(ResponseTemplate::new(status).set_body_json(json!({
@@ -683,6 +1018,7 @@ async fn every_attempt_is_audited_once_with_the_token_claims() {
     let logs = logs();
     let server = MockServer::start().await;
     auth0::mount_token(&server, M2M_TOKEN, 1).await;
+    mount_get_user(&server, user_json()).await;
     mount_patch(
         &server,
         json!({"email": "jane.new@example.com", "email_verified": false, "verify_email": true}),

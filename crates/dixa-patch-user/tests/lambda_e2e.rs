@@ -1,16 +1,19 @@
 //! Both real binaries, run as Lambda runs them (Runtime API), fed API Gateway REST (v1)
-//! proxy events, against one wiremock Auth0: the look-up (`dixa-get-user`) mints the token,
-//! the card's button (`dixa-patch-user`) uses it.
+//! proxy events, against one wiremock Auth0 and, for the emails of an email change, an Email
+//! bus on moto (a rule → SQS queue shows what reached it): the look-up (`dixa-get-user`) mints
+//! the token, the card's button (`dixa-patch-user`) uses it.
 //!
 //! Cargo gives a test only its own package's binaries; `dixa-get-user` is taken from the
 //! same target directory and must be built and current: run
 //! `cargo test -p dixa-get-user -p dixa-patch-user` (or the whole workspace).
 
+use auth0_events::send_email;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use test_support::apigw::{response_headers, rest_event};
 use test_support::{
+    aws::BusWithQueue,
     logs,
     runtime::{LambdaProcess, Outcome},
 };
@@ -62,16 +65,31 @@ fn newest_mtime(dir: &Path) -> SystemTime {
     newest
 }
 
-/// The settings both functions share (the token key above all), plus the reset client.
+/// The settings both functions share (the token key above all), plus the reset client and
+/// an Email bus name (no AWS endpoint: see [`with_bus`]).
 fn env(auth0: &MockServer) -> Vec<(&'static str, String)> {
     let mut env = vec![
         ("DIXA_LOOKUP_SECRET", LOOKUP_SECRET.into()),
         ("DIXA_ACTION_TOKEN_KEY", TOKEN_KEY.into()),
         ("DIXA_ALLOWED_ORIGINS", ORIGIN.into()),
         ("AUTH0_RESET_CLIENT_ID", "storefront-client-id".into()),
+        ("EMAIL_BUS_NAME", "no-such-bus".into()),
         ("AWS_LAMBDA_LOG_LEVEL", "DEBUG".into()),
     ];
     env.extend(test_support::auth0::env(&auth0.uri()));
+    env
+}
+
+/// `env` with the Email bus on moto: its name and the AWS endpoint and credentials Lambda
+/// would set.
+fn with_bus(
+    mut env: Vec<(&'static str, String)>,
+    moto: &str,
+    bus: &str,
+) -> Vec<(&'static str, String)> {
+    env.retain(|(k, _)| *k != "EMAIL_BUS_NAME");
+    env.push(("EMAIL_BUS_NAME", bus.to_owned()));
+    env.extend(test_support::aws::env_for(moto));
     env
 }
 
@@ -136,6 +154,13 @@ async fn mount_auth0(auth0: &MockServer) {
         .expect(1)
         .mount(auth0)
         .await;
+    // change_email reads the old address first.
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user.clone()))
+        .expect(1)
+        .mount(auth0)
+        .await;
     Mock::given(method("PATCH"))
         .and(path(format!("/api/v2/users/{USER_ENCODED}")))
         .and(header(
@@ -162,7 +187,11 @@ async fn mount_auth0(auth0: &MockServer) {
 async fn look_up_then_act_with_the_minted_token() {
     let auth0 = MockServer::start().await;
     mount_auth0(&auth0).await;
-    let env = env(&auth0);
+    let moto = test_support::moto::server().await;
+    let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
+    let pattern = json!({"source": [send_email::SOURCE], "detail-type": [send_email::DETAIL_TYPE]});
+    let bus = BusWithQueue::create(&sdk, &test_support::unique("email"), &pattern).await;
+    let env = with_bus(env(&auth0), moto.endpoint(), &bus.bus_name);
     let mut get_user =
         LambdaProcess::spawn(get_user_binary().to_str().unwrap(), "dixa-get-user", &env).await;
     let mut patch_user = LambdaProcess::spawn(BIN, "dixa-patch-user", &env).await;
@@ -215,7 +244,35 @@ async fn look_up_then_act_with_the_minted_token() {
     assert_eq!(response["isBase64Encoded"], false);
     assert_eq!(
         body(&response),
-        json!({"ok": true, "action": "change_email", "user_id": USER})
+        json!({"ok": true, "action": "change_email", "user_id": USER, "notification": "queued"})
+    );
+    // Both emails reached the Email bus and its SendEmail rule, once each.
+    let mut got = bus.receive(2, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    got.sort_by_key(|e| e["detail"]["kind"].as_str().unwrap_or_default().to_owned());
+    let recipients: Vec<(&str, &str)> = got
+        .iter()
+        .map(|e| {
+            (
+                e["detail"]["kind"].as_str().unwrap(),
+                e["detail"]["recipient"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        recipients,
+        [
+            ("email_changed_new_address", "jane.new@example.com"),
+            ("email_changed_old_address", "jane+shop@example.com"),
+        ]
+    );
+    let log_id = got[0]["detail"]["log_id"].as_str().unwrap();
+    assert!(log_id.starts_with("dixa") && log_id.len() == 44, "{log_id}");
+    assert_eq!(got[1]["detail"]["log_id"], log_id);
+    assert_eq!(got[1]["detail"]["log_type"], "dixa_change_email");
+    assert_eq!(
+        got[1]["detail"]["params"]["new_email_masked"],
+        "j***@example.com"
     );
     let (status, _, response) =
         call(&mut patch_user, click(USER_ENCODED, "block", &token, None)).await;
@@ -329,6 +386,20 @@ async fn a_missing_setting_stops_start_up_naming_it() {
         lambda
             .output()
             .contains("missing required setting AUTH0_RESET_CLIENT_ID"),
+        "{}",
+        lambda.output()
+    );
+    // Every other setting given: the Email bus is named.
+    let auth0 = MockServer::start().await;
+    let mut env = env(&auth0);
+    env.retain(|(k, _)| *k != "EMAIL_BUS_NAME");
+    let mut lambda = LambdaProcess::spawn(BIN, "dixa-patch-user", &env).await;
+    let code = lambda.wait_exit(TIMEOUT).await;
+    assert!(matches!(code, Some(c) if c != 0), "exit code {code:?}");
+    assert!(
+        lambda
+            .output()
+            .contains("missing required setting EMAIL_BUS_NAME"),
         "{}",
         lambda.output()
     );

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `EMAIL_BUS_NAME` | required | name or ARN of the Email bus SendEmail events go to |
 //! | `SCE_OLD_EMAIL_FIELD` | `email` | which of `details.body.email` / `details.body.newEmail` of an `sce` log is the **old** address (the other is the new one); UNVERIFIED in Auth0's docs, hence a setting |
-//! | `DIXA_AUTH0_CLIENT_ID` | unset | client id of the Dixa functions' Auth0 M2M client: an `sce` with this `client_id` sends nothing (`changed_by_support`), because dixa-patch-user puts that change's emails itself; unset skips nothing |
+//! | `DIXA_AUTH0_CLIENT_ID` | unset | client id of the Dixa functions' Auth0 M2M client: an `sce` with this `client_id` sends nothing (`changed_by_support`), because dixa-patch-user puts that change's emails itself; unset (or empty) skips nothing. Set it wherever dixa-patch-user runs |
 //! | `PUBLISH_MAX_ATTEMPTS` | `4` | PutEvents attempts for entries that keep failing |
 //! | `PUBLISH_BACKOFF_BASE_MS` | `100` | first retry delay ceiling (doubles, full jitter) |
 //! | `PUBLISH_BACKOFF_CAP_MS` | `2000` | largest retry delay |
@@ -67,6 +67,18 @@ mod tests {
         assert_eq!(c.support_client_id, None);
         let err = Config::from_env(&Env::default()).unwrap_err();
         assert_eq!(err.to_string(), "missing required setting EMAIL_BUS_NAME");
+    }
+
+    #[test]
+    fn an_empty_dixa_client_id_is_unset() {
+        // What the template passes when its DixaAuth0ClientId parameter is left empty.
+        let env = Env::from_pairs([("EMAIL_BUS_NAME", "b"), ("DIXA_AUTH0_CLIENT_ID", "")]);
+        assert_eq!(Config::from_env(&env).unwrap().support_client_id, None);
+        let env = Env::from_pairs([("EMAIL_BUS_NAME", "b"), ("DIXA_AUTH0_CLIENT_ID", "m2m-1")]);
+        assert_eq!(
+            Config::from_env(&env).unwrap().support_client_id.as_deref(),
+            Some("m2m-1")
+        );
     }
 
     #[test]

@@ -2,10 +2,10 @@
 
 use crate::{
     config::Config,
-    publisher::{PublishError, Publisher},
     transform::{self, SkipReason},
 };
 use auth0_events::{Auth0Event, MalformedEvent};
+use email_bus::{PublishError, Publisher};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use lambda_support::retry::Deadline;
 use serde_json::{Value, json};
@@ -146,18 +146,13 @@ impl Handler {
             }
         }
 
-        let entries = out
-            .emails
-            .iter()
-            .map(|d| self.publisher.entry(d))
-            .collect::<Result<Vec<_>, _>>()?;
-        let attempts = if entries.is_empty() {
-            0
-        } else {
-            self.publisher.publish(entries, deadline).await.inspect_err(|e| {
+        let attempts = self
+            .publisher
+            .publish_details(&out.emails, deadline)
+            .await
+            .inspect_err(|e| {
                 tracing::error!(log_id, log_type, error = %e, "publishing SendEmail events failed");
-            })?
-        };
+            })?;
         let kinds: Vec<&str> = out.emails.iter().map(|e| e.kind.as_str()).collect();
         let skipped: Vec<&str> = out.skipped.iter().map(|s| s.reason.as_str()).collect();
         if !kinds.is_empty() {

@@ -16,7 +16,7 @@
 //! knows the current, i.e. new, address).
 
 use auth0_events::{
-    AddressProblem, Auth0Event, EmailAddress, EmailAddressError, EmailKind, LogType,
+    AddressProblem, Auth0Event, EmailAddress, EmailAddressError, EmailChange, EmailKind, LogType,
     SendEmailDetail, TemplateParams,
 };
 
@@ -121,42 +121,34 @@ pub fn transform(
     let log = &event.log;
     let looked_up = looked_up.map(EmailAddress::as_str);
     let mut out = Transformed::default();
-    let params = TemplateParams {
-        occurred_at: log.date.clone(),
-        new_email_masked: None,
-    };
-    let mut emit = |kind: EmailKind, found: Result<EmailAddress, SkipReason>, params| match found {
-        Ok(recipient) => out.emails.push(SendEmailDetail::new(
-            kind,
-            recipient,
-            params,
-            &event.log_id,
-            log.log_type.clone(),
-        )),
+    let mut emit = |kind: EmailKind, built: Result<SendEmailDetail, SkipReason>| match built {
+        Ok(detail) => out.emails.push(detail),
         Err(reason) => out.skipped.push(Skip {
             kind: Some(kind),
             reason,
         }),
     };
+    let one = |kind: EmailKind, recipient: EmailAddress| {
+        let params = TemplateParams {
+            occurred_at: log.date.clone(),
+            new_email_masked: None,
+        };
+        SendEmailDetail::new(kind, recipient, params, &event.log_id, log.log_type.clone())
+    };
     match &log.log_type {
         t if t.is_brute_force_block() => {
-            emit(
-                EmailKind::AccountBlocked,
-                find_address(log, &[log.user_name.as_deref(), looked_up]),
-                params,
-            );
+            let kind = EmailKind::AccountBlocked;
+            let found = find_address(log, &[log.user_name.as_deref(), looked_up]);
+            emit(kind, found.map(|r| one(kind, r)));
         }
         LogType::Scp => {
+            let kind = EmailKind::PasswordChanged;
             let candidates = [
                 log.details_str(&["email"]),
                 log.user_name.as_deref(),
                 looked_up,
             ];
-            emit(
-                EmailKind::PasswordChanged,
-                find_address(log, &candidates),
-                params,
-            );
+            emit(kind, find_address(log, &candidates).map(|r| one(kind, r)));
         }
         LogType::Sce => {
             let (old_key, new_key) = match sce_old {
@@ -173,12 +165,21 @@ pub fn transform(
                 }
                 _ => (old, new),
             };
-            let old_params = TemplateParams {
-                new_email_masked: new.as_ref().ok().map(EmailAddress::masked),
-                ..params.clone()
+            // The same pair dixa-patch-user builds for a change it made.
+            let change = EmailChange {
+                log_id: &event.log_id,
+                log_type: log.log_type.clone(),
+                occurred_at: log.date.clone(),
             };
-            emit(EmailKind::EmailChangedOldAddress, old, old_params);
-            emit(EmailKind::EmailChangedNewAddress, new, params);
+            let masked = new.as_ref().ok();
+            emit(
+                EmailKind::EmailChangedOldAddress,
+                old.map(|o| change.old_address(o, masked)),
+            );
+            emit(
+                EmailKind::EmailChangedNewAddress,
+                new.map(|n| change.new_address(n)),
+            );
         }
         _ => out.skipped.push(Skip {
             kind: None,

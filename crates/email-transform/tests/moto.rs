@@ -2,10 +2,8 @@
 //! and a rule → SQS target on it receives them; a per-entry failure is detected.
 
 use auth0_events::send_email;
-use email_transform::{
-    Config, Handler,
-    publisher::{PublishError, Publisher},
-};
+use email_bus::{PublishError, Publisher};
+use email_transform::{Config, Handler};
 use lambda_support::{
     Env,
     retry::{Backoff, Deadline},

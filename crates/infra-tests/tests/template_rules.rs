@@ -182,10 +182,14 @@ fn no_iam_wildcards_beyond_the_allow_list() {
     }
 }
 
+/// The SendEmail contract's two producers: email-transform (emails for Auth0 logs) and
+/// dixa-patch-user (the emails of an email change an agent made). Nothing else may put events.
+const SEND_EMAIL_PRODUCERS: [&str; 2] = ["DixaPatchUserFunction", "EmailTransformFunction"];
+
 #[test]
-fn only_email_transform_may_put_events_and_only_on_the_email_bus() {
+fn only_the_send_email_producers_may_put_events_and_only_on_the_email_bus() {
     let t = infra_tests::template();
-    let mut seen = 0;
+    let mut owners = Vec::new();
     for (owner, s) in all_iam_statements(&t) {
         let puts = actions(s)
             .iter()
@@ -193,11 +197,11 @@ fn only_email_transform_may_put_events_and_only_on_the_email_bus() {
         if !puts {
             continue;
         }
-        seen += 1;
-        assert_eq!(
-            owner, "EmailTransformFunction",
+        assert!(
+            SEND_EMAIL_PRODUCERS.contains(&owner.as_str()),
             "{owner} may put events: {s}"
         );
+        owners.push(owner);
         assert_eq!(actions(s), ["events:PutEvents"], "{s}");
         assert_eq!(
             as_list(&s["Resource"]),
@@ -209,12 +213,43 @@ fn only_email_transform_may_put_events_and_only_on_the_email_bus() {
             auth0_events::send_email::SOURCE,
             "PutEvents limited to the SendEmail contract's source: {s}"
         );
+        assert_eq!(
+            s["Condition"]["StringEquals"]["events:detail-type"],
+            auth0_events::send_email::DETAIL_TYPE,
+            "PutEvents limited to the SendEmail contract's detail-type: {s}"
+        );
     }
+    owners.sort();
     assert_eq!(
-        seen, 1,
-        "email-transform needs exactly one PutEvents statement"
+        owners, SEND_EMAIL_PRODUCERS,
+        "each SendEmail producer needs exactly one PutEvents statement, and no one else any"
     );
     assert_eq!(t.type_of("EmailBus"), Some("AWS::Events::EventBus"));
+    // Both are told which bus: the one the statement allows.
+    for owner in SEND_EMAIL_PRODUCERS {
+        let env = &function(&t, owner).props()["Environment"]["Variables"];
+        assert_eq!(
+            referenced_id(&env["EMAIL_BUS_NAME"]),
+            Some("EmailBus"),
+            "{owner}"
+        );
+    }
+}
+
+#[test]
+fn email_transform_skips_the_sce_of_the_dixa_auth0_client_named_by_a_parameter() {
+    let t = infra_tests::template();
+    let env = &function(&t, "EmailTransformFunction").props()["Environment"]["Variables"];
+    assert_eq!(
+        referenced_id(&env["DIXA_AUTH0_CLIENT_ID"]),
+        Some("DixaAuth0ClientId"),
+        "{env}"
+    );
+    let param = &t.parameters()["DixaAuth0ClientId"];
+    assert_eq!(param["Type"], "String");
+    // Optional: empty is read as unset by email-transform's config (its test
+    // `an_empty_dixa_client_id_is_unset`), so nothing is skipped until it is set.
+    assert_eq!(param["Default"], "");
 }
 
 #[test]

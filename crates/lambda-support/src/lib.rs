@@ -5,12 +5,14 @@
 //! - [`event`]: the event loop of the EventBridge functions (raw JSON first, `MalformedEvent`).
 //! - [`secrets`]: credentials from AWS Secrets Manager when an ARN is configured, else from env.
 //! - [`http`] and [`aws_config`]: the one HTTP/TLS stack every client is built on.
+//! - [`time`]: RFC 3339 timestamps.
 
 pub mod config;
 pub mod event;
 pub mod http;
 pub mod retry;
 pub mod secrets;
+pub mod time;
 pub mod token_cache;
 
 pub use config::{ConfigError, Env};

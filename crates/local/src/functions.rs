@@ -25,6 +25,8 @@ pub const DIXA_PATCH_USER: &str = "dixa-patch-user";
 /// Settings the local system never takes from the environment for a sandboxed provider (they
 /// point at the sandbox), and never at all for secrets held in Secrets Manager.
 const AUTH0_CONNECTION: &[&str] = &[
+    // With the sandbox, its M2M client is the Dixa functions' client.
+    "DIXA_AUTH0_CLIENT_ID",
     "AUTH0_DOMAIN",
     "AUTH0_BASE_URL",
     "AUTH0_AUDIENCE",
@@ -53,6 +55,7 @@ const PASSED_THROUGH: &[&str] = &[
     "PUBLISH_",
     "DEDUPE_KEEP_HOURS",
     "SCE_OLD_EMAIL_FIELD",
+    "DIXA_AUTH0_CLIENT_ID",
     "RESET_PASSWORD_URL",
     "SUPPORT_URL",
     "DIXA_SHOW_LAST_IP",
@@ -94,11 +97,14 @@ pub struct FunctionEnv {
     pub process: HashMap<String, String>,
     /// Fixed settings added last (the Dixa secrets and origins).
     pub extra: Vec<(String, String)>,
+    /// `(function, name, value)`: one function's settings, added after everything else
+    /// ([`crate::Options::function_env`]).
+    pub per_function: Vec<(String, String, String)>,
 }
 
 impl FunctionEnv {
-    /// The settings of one container: sandbox URLs carry its id.
-    pub fn for_container(&self, container: &str) -> Env {
+    /// The settings of one container of `function`: sandbox URLs carry its id.
+    pub fn for_container(&self, function: &str, container: &str) -> Env {
         let mut vars: Vec<(String, String)> = Vec::new();
         let mut put = |k: &str, v: String| vars.push((k.to_owned(), v));
         let s = &self.sandboxes;
@@ -118,6 +124,9 @@ impl FunctionEnv {
             put("AUTH0_BASE_URL", format!("{}/_c/{container}", a.url));
             put("AUTH0_CLIENT_ID", a.settings.client_id.clone());
             put("AUTH0_CLIENT_SECRET", a.settings.client_secret.clone());
+            // email-transform skips an `sce` made by the Dixa functions' client (this one):
+            // dixa-patch-user puts that change's emails itself.
+            put("DIXA_AUTH0_CLIENT_ID", a.settings.client_id.clone());
         }
         if let Some(b) = &s.bloomreach {
             put("BLOOMREACH_API_BASE", format!("{}/_c/{container}", b.url));
@@ -153,6 +162,12 @@ impl FunctionEnv {
             }
         }
         vars.extend(self.extra.iter().cloned());
+        vars.extend(
+            self.per_function
+                .iter()
+                .filter(|(f, _, _)| f == function)
+                .map(|(_, k, v)| (k.clone(), v.clone())),
+        );
         // Later entries win.
         Env::from_pairs(vars)
     }
@@ -255,8 +270,10 @@ impl Handler {
                 let config = dixa_patch_user::Config::from_env(env, secrets)
                     .await
                     .map_err(init_error)?;
+                // As its main does: the EventBridge client for the emails of an email change.
+                let client = aws_sdk_eventbridge::Client::new(&sdk_config(&eventbridge).await);
                 Ok(Self::DixaPatchUser(
-                    dixa_patch_user::Actions::new(config).map_err(init_error)?,
+                    dixa_patch_user::Actions::new(config, client).map_err(init_error)?,
                 ))
             }
             other => Err(init_error(format!(

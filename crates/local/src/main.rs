@@ -13,11 +13,12 @@ const DEFAULT_PORT_BASE: u16 = 8750;
 
 const USAGE: &str = "\
 usage:
-  cargo xtask run [--template FILE] [--outbox DIR] [--port-base N] [--logs]
+  cargo xtask run [--template FILE] [--outbox DIR] [--port-base N] [--logs] [--auth0-sce on|off]
       Starts everything on 127.0.0.1 (ports N..N+4, default 8750; 0 = any free ports)
       and runs until Ctrl-C or SIGTERM. Function logs go to .local/functions.log (--logs: to
       the terminal). One system per clone: the clone is the folder you run it in (or
-      LOCAL_WORKSPACE).
+      LOCAL_WORKSPACE). --auth0-sce off (or LOCAL_AUTH0_LOGS_SCE=false): the Auth0 sandbox
+      logs no `sce` for a Management API email change (default on).
   cargo xtask send [--bus NAME] FILE...
       Puts each sample (an event as in events/, or a PutEvents entry) on the running system
       with the real AWS SDK client and prints every hop it takes.";
@@ -123,6 +124,10 @@ fn up(args: &[String]) -> Result<(), String> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_PORT_BASE);
     let mut logs_to_terminal = false;
+    if let Ok(v) = std::env::var("LOCAL_AUTH0_LOGS_SCE") {
+        options.auth0_logs_sce =
+            on_off(&v).ok_or_else(|| "LOCAL_AUTH0_LOGS_SCE must be true or false".to_owned())?;
+    }
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -134,6 +139,10 @@ fn up(args: &[String]) -> Result<(), String> {
                     .map_err(|_| "--port-base needs a port number".to_owned())?
             }
             "--logs" => logs_to_terminal = true,
+            "--auth0-sce" => {
+                options.auth0_logs_sce = on_off(value_of(args, &mut i, "--auth0-sce")?)
+                    .ok_or_else(|| "--auth0-sce needs on or off".to_owned())?
+            }
             // `cargo xtask run -- --port-base 0` passes the separator through.
             "--" => {}
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
@@ -172,6 +181,15 @@ fn up(args: &[String]) -> Result<(), String> {
         system.shutdown().await;
         Ok(())
     })
+}
+
+/// `on`/`true` or `off`/`false`.
+fn on_off(value: &str) -> Option<bool> {
+    match value.trim() {
+        "on" | "true" => Some(true),
+        "off" | "false" => Some(false),
+        _ => None,
+    }
 }
 
 /// Ctrl-C or SIGTERM (what `kill`, systemd and process managers send): both stop cleanly.
@@ -273,9 +291,14 @@ fn banner(
         &e.auth0,
         system.auth0().map_or_else(String::new, |a| {
             format!(
-                "(tenant {}, {} brute-force blocks; GET /_local/state)",
+                "(tenant {}, {} brute-force blocks, Management API email changes {}; GET /_local/state)",
                 a.settings().domain,
-                a.blocks().len()
+                a.blocks().len(),
+                if a.logs_sce() {
+                    "log sce"
+                } else {
+                    "log nothing (--auth0-sce off)"
+                }
             )
         }),
     ));

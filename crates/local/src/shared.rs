@@ -154,7 +154,7 @@ impl Shared {
             Some(c) => (c, false),
             None => {
                 let id = self.pools.new_id(function);
-                let env = self.env.for_container(&id);
+                let env = self.env.for_container(function, &id);
                 let eventbridge = format!("{}/_c/{id}", self.env.eventbridge_url);
                 let handler = Handler::build(function.to_owned(), env, eventbridge).await?;
                 let container = Container {

@@ -76,9 +76,15 @@ pub struct Options {
     /// Print every hop as it happens.
     pub print_hops: bool,
     pub auth0_seed: String,
+    /// Whether the Auth0 sandbox logs `sce` for a Management API email change (default `true`;
+    /// `LOCAL_AUTH0_LOGS_SCE=false` for `up`).
+    pub auth0_logs_sce: bool,
     pub hybris_seed: String,
     /// The Dixa card template the preview renders (read on every request).
     pub card: PathBuf,
+    /// `(function, name, value)`: settings for one function only, applied last (tests, e.g.
+    /// dixa-patch-user's `EMAIL_BUS_NAME` naming a bus that does not exist).
+    pub function_env: Vec<(String, String, String)>,
 }
 
 impl Options {
@@ -91,6 +97,8 @@ impl Options {
             env: HashMap::new(),
             print_hops: false,
             auth0_seed: auth0::DEFAULT_SEED.to_owned(),
+            auth0_logs_sce: true,
+            function_env: Vec::new(),
             hybris_seed: hybris::DEFAULT_SEED.to_owned(),
             // The clone's card: the template is `<clone>/infra/template.yaml`.
             card: template
@@ -187,6 +195,7 @@ impl LocalSystem {
                 client_secret: "local-m2m-client-secret".into(),
             };
             let sandbox = Auth0Sandbox::new(settings.clone(), &options.auth0_seed, outbox.clone())?;
+            sandbox.set_logs_sce(options.auth0_logs_sce);
             servers.push(serve(
                 listener,
                 sandbox.router(),
@@ -256,6 +265,7 @@ impl LocalSystem {
             sandboxes: sandboxes.clone(),
             process: options.env.clone(),
             extra: crate::api::dixa_env(&dixa),
+            per_function: options.function_env.clone(),
         };
         let shared = Arc::new(Shared {
             topology,

@@ -252,7 +252,8 @@ async fn change_email_same_origin_tells_both_addresses() {
     let user = user_by_id(&auth0_state(&system).await, maria).clone();
     assert_eq!(user["email"], "maria.new@example.org");
     assert_eq!(user["email_verified"], false);
-    // Auth0 logs `sce`; the email flow tells the old address and welcomes the new one.
+    // dixa-patch-user puts both emails; the `sce` the sandbox logs is skipped by
+    // email-transform (DIXA_AUTH0_CLIENT_ID): each email arrives once.
     let start = Instant::now();
     let want = [
         ("auth0_verify_email", "maria.new@example.org"),
@@ -274,6 +275,112 @@ async fn change_email_same_origin_tells_both_addresses() {
         assert!(start.elapsed() < Duration::from_secs(20), "outbox: {got:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Nothing more arrives once everything has run.
+    system.settle(&[], Duration::from_secs(20)).await.unwrap();
+    assert_eq!(outbox_kinds(&system), want);
+    browser.close().await;
+    system.shutdown().await;
+}
+
+fn outbox_kinds(system: &LocalSystem) -> Vec<(String, String)> {
+    let mut got: Vec<(String, String)> = system
+        .outbox()
+        .entries()
+        .into_iter()
+        .map(|e| (e.kind, e.recipient))
+        .collect();
+    got.sort();
+    got
+}
+
+/// The change is made but its emails cannot be put (dixa-patch-user's Email bus does not
+/// exist): the card says the email changed and, in words, that the customer was not told.
+#[tokio::test]
+async fn change_email_whose_emails_cannot_be_sent_says_the_customer_was_not_told() {
+    let logs = logs();
+    let mut options = common::options();
+    options.function_env.push((
+        "dixa-patch-user".into(),
+        "EMAIL_BUS_NAME".into(),
+        "no-such-bus".into(),
+    ));
+    options.function_env.push((
+        "dixa-patch-user".into(),
+        "PUBLISH_BACKOFF_BASE_MS".into(),
+        "10".into(),
+    ));
+    let system = LocalSystem::start(options).await.unwrap();
+    let browser = Browser::start(SIDEBAR, 800).await.unwrap();
+    let c = browser.client();
+    let maria = "auth0|6650f1c2a3b4c5d6e7f80913";
+
+    open_card(
+        c,
+        &preview_url(&system, "maria.rossi@example.com", "same-origin"),
+    )
+    .await;
+    button(c, "Change email").await.click().await.unwrap();
+    let input = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".a0-confirm input"))
+        .await
+        .unwrap();
+    input.send_keys("maria.new@example.org").await.unwrap();
+    button(c, "Change to this email")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let result = wait_for_text(c, ".a0-result", "the customer was not told").await;
+    assert!(
+        result.starts_with("\u{26A0} Done, with a problem. Email changed, but"),
+        "{result}"
+    );
+    assert!(
+        result.contains("Do not change the email again."),
+        "{result}"
+    );
+    let class = c
+        .find(Locator::Css(".a0-result"))
+        .await
+        .unwrap()
+        .attr("class")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(class.contains("a0-warn"), "{class}");
+    // The card shows the change, which was made.
+    assert_eq!(
+        c.find(Locator::Css(".a0-email"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "maria.new@example.org"
+    );
+    browser
+        .screenshot("dixa-card-email-changed-customer-not-told")
+        .await
+        .unwrap();
+
+    assert_eq!(
+        user_by_id(&auth0_state(&system).await, maria)["email"],
+        "maria.new@example.org"
+    );
+    system.settle(&[], Duration::from_secs(20)).await.unwrap();
+    // Only Auth0's verification email: no security email from either path.
+    assert_eq!(
+        outbox_kinds(&system),
+        [(
+            "auth0_verify_email".to_owned(),
+            "maria.new@example.org".to_owned()
+        )]
+    );
+    let text = logs.text();
+    assert!(text.contains("notification_failed"), "{text}");
+    assert_no_email_addresses(&text);
     browser.close().await;
     system.shutdown().await;
 }

@@ -201,12 +201,52 @@ async fn lookup_then_block_changes_the_auth0_sandbox() {
     system.shutdown().await;
 }
 
-#[tokio::test]
-async fn change_email_is_logged_as_sce_and_ends_as_both_emails() {
-    let _logs = logs();
-    let system = common::start().await;
+/// What the outbox holds, as sorted `(kind, recipient)` pairs.
+fn outbox_kinds(system: &local::LocalSystem) -> Vec<(String, String)> {
+    let mut got: Vec<(String, String)> = system
+        .outbox()
+        .entries()
+        .into_iter()
+        .map(|e| (e.kind, e.recipient))
+        .collect();
+    got.sort();
+    got
+}
+
+fn pairs(want: &[(&str, &str)]) -> Vec<(String, String)> {
+    want.iter()
+        .map(|(k, r)| ((*k).to_owned(), (*r).to_owned()))
+        .collect()
+}
+
+/// The results of every invocation of `function`, in order.
+fn results_of(system: &local::LocalSystem, function: &str) -> Vec<Value> {
+    system
+        .hops()
+        .all()
+        .into_iter()
+        .filter_map(|h| match h.what {
+            What::Succeeded {
+                function: f,
+                result,
+                ..
+            } if f == function => Some(result),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One email change through the API with the Auth0 sandbox logging `sce` for it
+/// (`logs_sce`) or not: either way the customer gets each email once, both put by
+/// dixa-patch-user; the `sce`, when logged, is skipped by email-transform.
+async fn change_email_once(logs_sce: bool) {
+    let logs = logs();
+    let mut options = common::options();
+    options.auth0_logs_sce = logs_sce;
+    let system = local::LocalSystem::start(options).await.unwrap();
     let api = Api::new(&system);
     let auth0 = system.auth0().unwrap();
+    assert_eq!(auth0.logs_sce(), logs_sce);
     let (_, card) = api.lookup("jane+shop@example.com", true).await;
     let token = token_for(&card, JANE);
 
@@ -219,6 +259,10 @@ async fn change_email_is_logged_as_sce_and_ends_as_both_emails() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"ok": true, "action": "change_email", "user_id": JANE, "notification": "queued"})
+    );
     system
         .settle(std::slice::from_ref(&request_id), Duration::from_secs(20))
         .await
@@ -228,24 +272,143 @@ async fn change_email_is_logged_as_sce_and_ends_as_both_emails() {
     assert_eq!(user["email"], "jane.new@example.org");
     assert_eq!(user["email_verified"], false);
     assert_eq!(auth0.verification_emails(), ["jane.new@example.org"]);
-    // The sandbox logged `sce` onto the Auth0 partner bus; the email flow told both addresses.
-    let mut got: Vec<(String, String)> = system
+    let tree = local::hops::tree(&system.hops().all());
+    assert_eq!(
+        outbox_kinds(&system),
+        pairs(&[
+            ("auth0_verify_email", "jane.new@example.org"),
+            ("email_changed_new_address", "jane.new@example.org"),
+            ("email_changed_old_address", "jane+shop@example.com"),
+        ]),
+        "{tree}"
+    );
+    // The old address learns the new one masked, never in full.
+    let old = system
         .outbox()
         .entries()
         .into_iter()
-        .map(|e| (e.kind, e.recipient))
+        .find(|e| e.kind == "email_changed_old_address")
+        .unwrap();
+    let html = std::fs::read_to_string(&old.html).unwrap();
+    assert!(html.contains("j***@example.org"), "{html}");
+    let letter = html.split("<details").next().unwrap_or(&html);
+    assert!(!letter.contains("jane.new@example.org"), "{letter}");
+
+    // Who sent them: dixa-patch-user's own pair; email-transform skipped the sce, if any.
+    let sent = results_of(&system, "send-email");
+    assert_eq!(sent.len(), 2, "{tree}");
+    for r in &sent {
+        assert_eq!(r["status"], "sent", "{tree}");
+        assert!(r["log_id"].as_str().unwrap().starts_with("dixa"), "{r}");
+    }
+    let transformed = results_of(&system, "email-transform");
+    if logs_sce {
+        assert_eq!(
+            transformed,
+            [json!({
+                "log_id": transformed[0]["log_id"],
+                "log_type": "sce",
+                "published": [],
+                "skipped": ["changed_by_support", "changed_by_support"],
+            })],
+            "{tree}"
+        );
+    } else {
+        assert!(transformed.is_empty(), "{tree}");
+    }
+    assert_no_email_addresses(&logs.text());
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn change_email_when_auth0_logs_sce_sends_each_email_once() {
+    change_email_once(true).await;
+}
+
+#[tokio::test]
+async fn change_email_when_auth0_logs_no_sce_sends_each_email_once() {
+    change_email_once(false).await;
+}
+
+/// A double click (the same request twice at once, same token) and a later retry: one change,
+/// each email once. The second request either changes the email again from the same old
+/// address (same dedupe keys: send-email answers `duplicate`) or finds it already changed (409
+/// `same_email`, nothing sent); the retry finds it changed.
+#[tokio::test]
+async fn the_same_change_retried_sends_no_email_twice() {
+    let logs = logs();
+    let system = common::start().await;
+    let api = Api::new(&system);
+    let (_, card) = api.lookup("jane+shop@example.com", true).await;
+    let token = token_for(&card, JANE);
+    let change = || {
+        api.act(
+            JANE,
+            "change_email",
+            &token,
+            Some(json!({"email": "jane.new@example.org"})),
+        )
+    };
+
+    let (first, second) = tokio::join!(change(), change());
+    let retry = change().await;
+    let ids: Vec<String> = [&first, &second, &retry]
+        .iter()
+        .map(|r| r.2.clone())
         .collect();
-    got.sort();
-    let want = [
-        ("auth0_verify_email", "jane.new@example.org"),
-        ("email_changed_new_address", "jane.new@example.org"),
-        ("email_changed_old_address", "jane+shop@example.com"),
-    ];
+    system.settle(&ids, Duration::from_secs(20)).await.unwrap();
+    let tree = local::hops::tree(&system.hops().all());
+
+    let statuses = [first.0, second.0];
+    let changed = statuses.iter().filter(|s| **s == 200).count();
+    assert!(changed >= 1, "{statuses:?} {:?} {:?}", first.1, second.1);
+    for (status, body, _) in [&first, &second, &retry] {
+        if *status != 200 {
+            assert_eq!(*status, 409, "{body}");
+            assert_eq!(body["error"]["code"], "same_email");
+        }
+    }
+    assert_eq!(retry.0, 409, "the retry finds the change made: {}", retry.1);
     assert_eq!(
-        got,
-        want.map(|(k, r)| (k.to_owned(), r.to_owned())),
-        "{}",
-        local::hops::tree(&system.hops().all())
+        outbox_kinds(&system)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("email_changed"))
+            .collect::<Vec<_>>(),
+        pairs(&[
+            ("email_changed_new_address", "jane.new@example.org"),
+            ("email_changed_old_address", "jane+shop@example.com"),
+        ]),
+        "{tree}"
     );
+    // Every pair put after the first was recognised by its dedupe keys: `duplicate`, or, while
+    // the first was still being sent, `DuplicateInProgress` (Lambda retries it; it then finds
+    // the email sent).
+    let mut outcomes: Vec<String> = Vec::new();
+    for hop in system.hops().all() {
+        match hop.what {
+            What::Succeeded {
+                function, result, ..
+            } if function == "send-email" => {
+                outcomes.push(result["status"].as_str().unwrap_or_default().to_owned());
+            }
+            What::Failed {
+                function,
+                error_type,
+                ..
+            } if function == "send-email" => outcomes.push(error_type),
+            _ => {}
+        }
+    }
+    let sent = outcomes.iter().filter(|s| *s == "sent").count();
+    let recognised = outcomes
+        .iter()
+        .filter(|s| *s == "duplicate" || *s == "DuplicateInProgress")
+        .count();
+    assert_eq!(
+        (sent, recognised, outcomes.len()),
+        (2, 2 * (changed - 1), 2 * changed),
+        "{outcomes:?}\n{tree}"
+    );
+    assert_no_email_addresses(&logs.text());
     system.shutdown().await;
 }

@@ -278,6 +278,8 @@ fn cases(root: &Path, peers: &Peers) -> Result<Vec<Case>, String> {
         ("DIXA_ACTION_TOKEN_KEY", TOKEN_KEY.into()),
         ("DIXA_ALLOWED_ORIGINS", ORIGIN.into()),
         ("AUTH0_RESET_CLIENT_ID", "storefront-client-id".into()),
+        // dixa-patch-user's emails of an email change (the bench's `block` puts none).
+        ("EMAIL_BUS_NAME", "bench".into()),
     ]);
     dixa_env.extend(auth0.iter().cloned());
 

@@ -13,7 +13,10 @@
 //! | `GET /_local/state` | users, blocks and recorded emails, for a person |
 //!
 //! Management routes need a bearer token from `/oauth/token`. An email change by PATCH is
-//! also logged as Auth0 does (`sce`), onto the Auth0 partner bus through the log stream hook.
+//! also logged as `sce` onto the Auth0 partner bus through the log stream hook, carrying the
+//! M2M application's `client_id`, unless that is switched off ([`Auth0Sandbox::set_logs_sce`],
+//! `LOCAL_AUTH0_LOGS_SCE=false`): whether the real Auth0 logs `sce` for a Management API
+//! change is unverified, so the local system runs either way.
 
 use super::templates::provider_email;
 use crate::{
@@ -33,7 +36,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, Mutex, OnceLock},
+    sync::{
+        Arc, Mutex, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 pub const DEFAULT_SEED: &str = include_str!("../../seed/auth0.json");
@@ -96,6 +102,8 @@ pub struct Auth0Sandbox {
     state: Arc<Mutex<TenantState>>,
     outbox: Outbox,
     log_stream: Arc<OnceLock<LogStream>>,
+    /// Whether a Management API email change logs `sce` (default: yes).
+    logs_sce: Arc<AtomicBool>,
 }
 
 fn email_of(user: &Value) -> Option<String> {
@@ -120,7 +128,18 @@ impl Auth0Sandbox {
             })),
             outbox,
             log_stream: Arc::default(),
+            logs_sce: Arc::new(AtomicBool::new(true)),
         })
+    }
+
+    /// Whether a Management API `PATCH` that changes a user's email logs `sce` onto the Auth0
+    /// partner bus (`true`, the default) or logs nothing (`false`).
+    pub fn set_logs_sce(&self, on: bool) {
+        self.logs_sce.store(on, Ordering::Relaxed);
+    }
+
+    pub fn logs_sce(&self) -> bool {
+        self.logs_sce.load(Ordering::Relaxed)
     }
 
     pub fn settings(&self) -> &Auth0Settings {
@@ -467,6 +486,7 @@ async fn patch_user(
             })
             .ok();
     }
+    let changed = changed.filter(|_| s.logs_sce());
     if let (Some((old, new)), Some(stream)) = (changed, s.log_stream.get()) {
         stream(
             caller.map(|c| c.0.0.clone()),
@@ -480,7 +500,9 @@ async fn patch_user(
     response
 }
 
-/// The `sce` log Auth0 writes for an email change, in the partner event envelope.
+/// The `sce` log for an email change made through the Management API, in the partner event
+/// envelope: the fields of a real `sce` (see `events/auth0/sce.json`), with the `client_id`
+/// of the M2M application that made the change (the only one this sandbox has).
 fn sce_log(s: &Auth0Sandbox, user: &Value, old: &str, new: &str) -> Value {
     let log_id = format!("900{}", &random_hex(16)[..32]);
     let connection = user["identities"][0]["connection"].clone();
@@ -500,7 +522,13 @@ fn sce_log(s: &Auth0Sandbox, user: &Value, old: &str, new: &str) -> Value {
                 "type": "sce",
                 "description": "Email changed",
                 "connection": connection,
-                "client_name": "Management API",
+                "client_id": s.settings.client_id,
+                "client_name": "Dixa card (local M2M application)",
+                "ip": "127.0.0.1",
+                "hostname": s.settings.domain,
+                "strategy": "auth0",
+                "strategy_type": "database",
+                "$event_schema": {"version": "1.0.0"},
                 "tenant_name": "local",
                 "log_id": log_id,
                 "user_id": user["user_id"],

@@ -1,10 +1,16 @@
-//! Puts SendEmail events on the Email bus.
+//! Puts SendEmail events on the Email bus: the one PutEvents client of the SendEmail contract
+//! ([`auth0_events::send_email`]), shared by its two producers, email-transform (emails for an
+//! Auth0 log) and dixa-patch-user (the emails of an email change an agent made).
 //!
 //! A PutEvents reply of 200 can still hold failed entries (`FailedEntryCount`, per-entry
 //! `ErrorCode` in request order) and the SDK's own retry only covers whole-request failures, so
 //! the failed entries, and only those, are re-sent here with backoff. Entries that still fail
-//! make [`Publisher::publish`] return an error so Lambda retries the invocation (a retry may
-//! re-send entries that already went through; send-email's dedupe key covers that).
+//! make [`Publisher::publish`] return an error (email-transform fails the invocation so Lambda
+//! retries it; dixa-patch-user reports it to the card). A retry may re-send entries that already
+//! went through; send-email's dedupe key covers that.
+//!
+//! Every attempt is bounded by the invocation's deadline: one that has not answered by then is
+//! abandoned ([`PublishError::Deadline`]) and no retry starts that would not fit before it.
 
 use auth0_events::{SendEmailDetail, send_email};
 use aws_sdk_eventbridge::{Client, types::PutEventsRequestEntry};
@@ -31,6 +37,8 @@ pub enum PublishError {
     },
     #[error("could not serialize a SendEmail detail")]
     Serialize,
+    #[error("PutEvents did not answer before the invocation's deadline (attempt {attempt})")]
+    Deadline { attempt: u32 },
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +68,23 @@ impl Publisher {
             .build())
     }
 
+    /// One entry per detail, published as [`Publisher::publish`] does. Nothing to publish is
+    /// no call and 0 attempts.
+    pub async fn publish_details(
+        &self,
+        details: &[SendEmailDetail],
+        deadline: &Deadline,
+    ) -> Result<u32, PublishError> {
+        let entries = details
+            .iter()
+            .map(|d| self.entry(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        self.publish(entries, deadline).await
+    }
+
     /// Publishes all entries, re-sending failed ones until they succeed, the attempts run out
     /// or the next attempt would not fit before `deadline`. Returns the attempts made.
     pub async fn publish(
@@ -83,12 +108,14 @@ impl Publisher {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let out = self
+            let send = self
                 .client
                 .put_events()
                 .set_entries(Some(pending.clone()))
-                .send()
+                .send();
+            let out = tokio::time::timeout(deadline.remaining(), send)
                 .await
+                .map_err(|_| PublishError::Deadline { attempt })?
                 .map_err(|e| {
                     PublishError::Request(
                         aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string(),
@@ -281,5 +308,44 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(rule.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn an_attempt_that_outlives_the_deadline_is_abandoned() {
+        use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(
+                        serde_json::json!({"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]}),
+                    )
+                    .set_delay(Duration::from_secs(5)),
+            )
+            .mount(&server)
+            .await;
+        let env = lambda_support::Env::from_pairs([
+            ("AWS_ENDPOINT_URL", server.uri().as_str()),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ]);
+        let client = Client::new(&lambda_support::aws_config_from(&env));
+        let publisher = Publisher::new(client, "email", backoff(4));
+        let started = std::time::Instant::now();
+        let err = publisher
+            .publish(vec![entry(1)], &Deadline::after(Duration::from_millis(300)))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, PublishError::Deadline { attempt: 1 }),
+            "{err:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
     }
 }
