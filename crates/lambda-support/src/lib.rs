@@ -52,7 +52,7 @@ pub fn init_tracing() {
 /// `tracing_subscriber::filter::Targets`, not `EnvFilter`: the same `target=level,...` syntax
 /// without span and field matching, so no regex engine is compiled in or built at start-up.
 /// Lambda's `FATAL` maps to `error` (tracing has no level above it); anything unreadable gives
-/// `info`.
+/// `info`, and so does a setting that names no default level.
 fn level_filter(setting: &str) -> tracing_subscriber::filter::Targets {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     let setting = setting.trim().to_lowercase();
@@ -60,13 +60,18 @@ fn level_filter(setting: &str) -> tracing_subscriber::filter::Targets {
         "fatal" => "error".to_owned(),
         _ => setting,
     };
-    let parsed: Targets = setting
-        .parse()
-        .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO));
+    let mut parsed: Targets = setting.parse().unwrap_or_default();
+    // A setting that only names crates (or that is not a filter at all) keeps INFO for the rest.
+    if parsed.default_level().is_none() {
+        parsed = parsed.with_default(LevelFilter::INFO);
+    }
     // The runtime and HTTP/SDK crates never go below INFO unless the setting names them: at
     // DEBUG/TRACE they log raw event payloads and response bodies (customer addresses). A
     // quieter default (WARN, ERROR) applies to them as to everything else.
-    let quiet_level = parsed.default_level().unwrap_or(LevelFilter::OFF).min(LevelFilter::INFO);
+    let quiet_level = parsed
+        .default_level()
+        .unwrap_or(LevelFilter::OFF)
+        .min(LevelFilter::INFO);
     let named: Vec<String> = parsed.iter().map(|(target, _)| target.to_owned()).collect();
     let mut filter = parsed;
     for quiet in QUIET_CRATES {
@@ -353,20 +358,39 @@ mod tests {
         };
         let debug = super::level_filter("DEBUG");
         assert!(on(&debug, "send_email", Level::DEBUG));
-        assert!(!on(&debug, "hyper_util::client", Level::DEBUG), "capped at info");
+        assert!(
+            !on(&debug, "hyper_util::client", Level::DEBUG),
+            "capped at info"
+        );
         assert!(on(&debug, "hyper_util::client", Level::INFO));
-        assert!(!on(&debug, "audit", Level::ERROR), "audit has its own layer");
+        assert!(
+            !on(&debug, "audit", Level::ERROR),
+            "audit has its own layer"
+        );
 
         let warn = super::level_filter("WARN");
         assert!(!on(&warn, "send_email", Level::INFO));
-        assert!(!on(&warn, "reqwest", Level::INFO), "quieter default applies");
+        assert!(
+            !on(&warn, "reqwest", Level::INFO),
+            "quieter default applies"
+        );
         assert!(on(&warn, "reqwest", Level::WARN));
 
         // Lambda's FATAL is tracing's ERROR; unreadable settings are INFO.
-        assert_eq!(super::level_filter("FATAL").default_level(), Some(LevelFilter::ERROR));
-        assert_eq!(super::level_filter("loud!=").default_level(), Some(LevelFilter::INFO));
+        assert_eq!(
+            super::level_filter("FATAL").default_level(),
+            Some(LevelFilter::ERROR)
+        );
+        assert_eq!(
+            super::level_filter("loud!=").default_level(),
+            Some(LevelFilter::INFO)
+        );
         // A setting that names a crate wins over the cap.
-        assert!(on(&super::level_filter("info,reqwest=trace"), "reqwest", Level::TRACE));
+        assert!(on(
+            &super::level_filter("info,reqwest=trace"),
+            "reqwest",
+            Level::TRACE
+        ));
     }
 
     #[test]
