@@ -129,6 +129,17 @@ impl Auth0Client {
         }
     }
 
+    /// Fetches the access token ahead of the first API call. `main` runs it beside the
+    /// runtime's first poll for work, so a cold start's token request overlaps that poll
+    /// instead of preceding the first call. A failure is only logged: the first call then
+    /// fetches the token itself and reports what goes wrong.
+    pub async fn warm_up(&self) {
+        let deadline = Deadline::after(lambda_support::token_cache::WARM_UP_BUDGET);
+        if let Err(e) = self.token(Call::Token, &deadline).await {
+            tracing::warn!(error = %e, "Auth0 token prefetch failed; the first call fetches it");
+        }
+    }
+
     /// The access token; a failure is reported against `call` as [`ErrorKind::Token`].
     async fn token(&self, call: Call, deadline: &Deadline) -> Result<SecretString, Error> {
         self.inner

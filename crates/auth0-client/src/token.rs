@@ -237,6 +237,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_warm_up_beside_the_first_call_fetches_the_token_once() {
+        let server = MockServer::start().await;
+        testing::mount_token(&server, TOKEN, 86_400, 1).await;
+        mount_user(&server, TOKEN, 2).await;
+        let client = testing::client(&server);
+        // As `main` runs it: the prefetch and the first call side by side, then a warm call.
+        let d = deadline();
+        let ((), first) = tokio::join!(client.warm_up(), client.get_user("auth0|abc", &d));
+        first.unwrap();
+        client.get_user("auth0|abc", &deadline()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_warm_up_is_logged_and_the_first_call_fetches_again() {
+        let (capture, _guard) = Capture::install();
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+                "error": "access_denied", "error_description": "Unauthorized"
+            })))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        testing::mount_token(&server, TOKEN, 86_400, 1).await;
+        mount_user(&server, TOKEN, 1).await;
+        let client = testing::client(&server);
+        client.warm_up().await;
+        assert!(
+            capture.text().contains("token prefetch failed"),
+            "{}",
+            capture.text()
+        );
+        client.get_user("auth0|abc", &deadline()).await.unwrap();
+    }
+
+    #[tokio::test]
     async fn a_token_due_for_refresh_is_replaced() {
         let server = MockServer::start().await;
         // 1 s lifetime: reused for 0.5 s (half), then replaced.

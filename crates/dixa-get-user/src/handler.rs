@@ -68,6 +68,11 @@ impl Trail<'_> {
 }
 
 impl Lookup {
+    /// The Auth0 token, fetched while the runtime polls for the first request.
+    pub async fn warm_up(&self) {
+        self.auth0.warm_up().await;
+    }
+
     pub fn new(config: Config) -> Result<Self, BuildError> {
         Ok(Self {
             auth0: Auth0Client::new(config.auth0)?,

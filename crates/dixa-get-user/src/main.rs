@@ -14,5 +14,11 @@ async fn main() -> Result<(), lambda_http::Error> {
         Lookup::new(config).inspect_err(|e| tracing::error!(error = %e, "could not start"))?;
     let lookup = &lookup;
     // Not `lambda_http::run`: it panics on some envelopes (see `dixa_access::envelope`).
-    dixa_access::envelope::run(move |req| async move { lookup.handle(req).await }).await
+    // The token requests go out beside the runtime's first poll for work (one thread, two
+    // futures): a cold start's first event finds them fetched or in flight.
+    let (_, served) = tokio::join!(
+        lookup.warm_up(),
+        dixa_access::envelope::run(move |req| async move { lookup.handle(req).await })
+    );
+    served
 }

@@ -178,6 +178,11 @@ impl Failure {
 }
 
 impl Actions {
+    /// The Auth0 token, fetched while the runtime polls for the first request.
+    pub async fn warm_up(&self) {
+        self.auth0.warm_up().await;
+    }
+
     /// `eventbridge` is the client the emails of an email change are put with (built once, in
     /// `main.rs`, on the shared SDK configuration).
     pub fn new(

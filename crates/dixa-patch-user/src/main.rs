@@ -16,5 +16,11 @@ async fn main() -> Result<(), lambda_http::Error> {
         .inspect_err(|e| tracing::error!(error = %e, "could not start"))?;
     let actions = &actions;
     // Not `lambda_http::run`: it panics on some envelopes (see `dixa_access::envelope`).
-    dixa_access::envelope::run(move |req| async move { actions.handle(req).await }).await
+    // The token requests go out beside the runtime's first poll for work (one thread, two
+    // futures): a cold start's first event finds them fetched or in flight.
+    let (_, served) = tokio::join!(
+        actions.warm_up(),
+        dixa_access::envelope::run(move |req| async move { actions.handle(req).await })
+    );
+    served
 }

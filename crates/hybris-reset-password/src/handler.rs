@@ -79,6 +79,12 @@ pub struct Handler {
 }
 
 impl Handler {
+    /// Both OAuth tokens, fetched side by side while the runtime polls for the first event: a
+    /// cold start then makes three calls in a row, not five. Failures are only logged.
+    pub async fn warm_up(&self) {
+        tokio::join!(self.hybris.warm_up(), self.auth0.warm_up());
+    }
+
     pub fn new(config: Config) -> Result<Self, String> {
         Ok(Self {
             hybris: HybrisClient::new(config.hybris)

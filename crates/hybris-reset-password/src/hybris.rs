@@ -244,6 +244,15 @@ impl HybrisClient {
         })
     }
 
+    /// Fetches the OAuth token ahead of the first call (see `Handler::warm_up`); a failure is
+    /// only logged, and the first call fetches it itself.
+    pub async fn warm_up(&self) {
+        let deadline = Deadline::after(lambda_support::token_cache::WARM_UP_BUDGET);
+        if let Err(e) = self.token(&deadline).await {
+            tracing::warn!(error = %e, "Hybris token prefetch failed; the first call fetches it");
+        }
+    }
+
     async fn token(&self, deadline: &Deadline) -> Result<SecretString, HybrisError> {
         let call = HybrisCall::Token;
         self.token

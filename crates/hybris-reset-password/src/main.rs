@@ -12,5 +12,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let handler =
         Handler::new(config).inspect_err(|e| tracing::error!(error = %e, "could not start"))?;
     let handler = &handler;
-    lambda_support::event::run(move |event| async move { handler.handle(event).await }).await
+    // The token requests go out beside the runtime's first poll for work (one thread, two
+    // futures): a cold start's first event finds them fetched or in flight.
+    let (_, served) = tokio::join!(
+        handler.warm_up(),
+        lambda_support::event::run(move |event| async move { handler.handle(event).await })
+    );
+    served
 }

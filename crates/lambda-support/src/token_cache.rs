@@ -13,6 +13,9 @@ use std::{
 };
 use tokio::sync::Mutex;
 
+/// How long a start-up token prefetch (`warm_up` of the API clients) may take.
+pub const WARM_UP_BUDGET: Duration = Duration::from_secs(5);
+
 /// How long a token that lives `expires_in` is used: its lifetime less `margin`, but at least
 /// half its lifetime.
 pub fn use_for(expires_in: Duration, margin: Duration) -> Duration {
