@@ -552,6 +552,37 @@ fn alarms_cover_every_queue_and_function() {
     );
 }
 
+/// An agent's email change whose emails could not be queued succeeds as an invocation, so only
+/// its audit line (`"target":"audit"`, `fields.reason`, as `dixa-access::audit` writes it)
+/// can raise the alarm.
+#[test]
+fn an_email_change_whose_customer_was_not_told_raises_an_alarm() {
+    let t = infra_tests::template();
+    let filters = t.of_type("AWS::Logs::MetricFilter");
+    let (_, filter) = filters
+        .iter()
+        .find(|(_, f)| f["Properties"]["LogGroupName"] == ref_to("DixaPatchUserLogGroup"))
+        .expect("a metric filter on dixa-patch-user's log group");
+    let p = &filter["Properties"];
+    assert_eq!(
+        p["FilterPattern"],
+        r#"{ $.target = "audit" && $.fields.reason = "notification_failed" }"#
+    );
+    let metric = &p["MetricTransformations"][0];
+    let alarm = t
+        .of_type("AWS::CloudWatch::Alarm")
+        .into_iter()
+        .find(|(_, a)| {
+            a["Properties"]["Namespace"] == metric["MetricNamespace"]
+                && a["Properties"]["MetricName"] == metric["MetricName"]
+        })
+        .map(|(_, a)| a["Properties"].clone())
+        .expect("an alarm on the filter's metric");
+    assert_eq!(alarm["Threshold"], 0);
+    assert_eq!(alarm["ComparisonOperator"], "GreaterThanThreshold");
+    assert!(as_list(&alarm["AlarmActions"]).contains(&&ref_to("AlarmTopicArn")));
+}
+
 #[test]
 fn dixa_api_lets_only_dixa_look_up_and_anyone_post_actions() {
     let t = infra_tests::template();
