@@ -36,7 +36,7 @@
 //! | `block` / `unblock` | `PATCH /api/v2/users/{id}` `{"blocked": true}` / `{"blocked": false}` |
 //! | `clear_brute_force_blocks` | `DELETE /api/v2/user-blocks/{id}` |
 
-use crate::config::{Config, ResetSettings};
+use crate::config::{Config, NotifySettings, ResetSettings};
 use crate::notify::{self, ChangeMade};
 use crate::route::{self, ActionRoute};
 use auth0_client::{Auth0Client, BuildError, Deadline, ErrorKind, User, UserPatch};
@@ -50,7 +50,7 @@ use email_bus::Publisher;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
-use std::time::Duration;
+use std::{sync::OnceLock, time::Duration};
 
 /// Kept spare before Lambda's deadline for answering.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
@@ -65,8 +65,12 @@ pub struct Actions {
     auth0: Auth0Client,
     access: AccessConfig,
     reset: ResetSettings,
-    /// Puts the emails of an email change on the Email bus.
-    publisher: Publisher,
+    /// Puts the emails of an email change on the Email bus. Built on the first email change:
+    /// block, unblock and reset never need it, and building the EventBridge client (the SDK
+    /// parses its endpoint partition table) was a third of this function's start-up work.
+    publisher: OnceLock<Publisher>,
+    sdk: aws_types::SdkConfig,
+    notify: NotifySettings,
 }
 
 /// What became of the emails of an email change (the response's `notification`).
@@ -183,18 +187,26 @@ impl Actions {
         self.auth0.warm_up().await;
     }
 
-    /// `eventbridge` is the client the emails of an email change are put with (built once, in
-    /// `main.rs`, on the shared SDK configuration).
-    pub fn new(
-        config: Config,
-        eventbridge: aws_sdk_eventbridge::Client,
-    ) -> Result<Self, BuildError> {
-        let publisher = Publisher::new(eventbridge, config.notify.email_bus, config.notify.backoff);
+    /// `sdk` is the shared SDK configuration the EventBridge client for the emails of an email
+    /// change is built on, once, at the first change.
+    pub fn new(config: Config, sdk: aws_types::SdkConfig) -> Result<Self, BuildError> {
         Ok(Self {
             auth0: Auth0Client::new(config.auth0)?,
             access: config.access,
             reset: config.reset,
-            publisher,
+            publisher: OnceLock::new(),
+            sdk,
+            notify: config.notify,
+        })
+    }
+
+    fn publisher(&self) -> &Publisher {
+        self.publisher.get_or_init(|| {
+            Publisher::new(
+                aws_sdk_eventbridge::Client::new(&self.sdk),
+                self.notify.email_bus.clone(),
+                self.notify.backoff,
+            )
         })
     }
 
@@ -286,7 +298,7 @@ impl Actions {
         let log_id = emails.first().map(|e| e.log_id.as_str().to_owned());
         let log_id = log_id.as_deref();
         let kinds: Vec<&str> = emails.iter().map(|e| e.kind.as_str()).collect();
-        match self.publisher.publish_details(&emails, deadline).await {
+        match self.publisher().publish_details(&emails, deadline).await {
             Ok(attempts) => {
                 tracing::info!(
                     log_id,

@@ -11,8 +11,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = Config::from_env(&Env::from_process(), async || aws.secrets_manager().await)
         .await
         .inspect_err(|e| tracing::error!(error = %e, "configuration error; not starting"))?;
-    let eventbridge = aws_sdk_eventbridge::Client::new(&aws.config().await);
-    let actions = Actions::new(config, eventbridge)
+    let actions = Actions::new(config, aws.config().await)
         .inspect_err(|e| tracing::error!(error = %e, "could not start"))?;
     let actions = &actions;
     // Not `lambda_http::run`: it panics on some envelopes (see `dixa_access::envelope`).

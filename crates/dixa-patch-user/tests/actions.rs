@@ -62,8 +62,7 @@ async fn actions_with_bus(
         .await
         .unwrap();
     let aws = Env::from_pairs(test_support::aws::env_for(&bus.uri()));
-    let eventbridge = aws_sdk_eventbridge::Client::new(&lambda_support::aws_config_from(&aws));
-    Actions::new(config, eventbridge).unwrap()
+    Actions::new(config, lambda_support::aws_config_from(&aws)).unwrap()
 }
 
 /// PutEvents (AWS JSON 1.1, `POST /`) answered with `failed` failed entries of two.

@@ -270,10 +270,10 @@ impl Handler {
                 let config = dixa_patch_user::Config::from_env(env, secrets)
                     .await
                     .map_err(init_error)?;
-                // As its main does: the EventBridge client for the emails of an email change.
-                let client = aws_sdk_eventbridge::Client::new(&sdk_config(&eventbridge).await);
+                // As its main does: the SDK configuration the emails of an email change go out with.
+                let sdk = sdk_config(&eventbridge).await;
                 Ok(Self::DixaPatchUser(
-                    dixa_patch_user::Actions::new(config, client).map_err(init_error)?,
+                    dixa_patch_user::Actions::new(config, sdk).map_err(init_error)?,
                 ))
             }
             other => Err(init_error(format!(
