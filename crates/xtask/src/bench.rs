@@ -8,13 +8,14 @@
 //! - **warm**: one process, then N invocations (default 1000): latency as the Runtime API sees it,
 //!   CPU time per event (the process's on-CPU nanoseconds from `/proc/<pid>/task/*/schedstat`
 //!   over all N: waiting for a peer costs none), the peer calls each event made, peak RSS.
-//! - **handler work**: user-space CPU per warm event (the on-CPU time above, times the share the
-//!   kernel's `utime`/`stime` ticks give user space: the loopback network stack is the kernel's),
-//!   and, repeatable on a busy machine, instructions per warm event under callgrind (valgrind):
-//!   each function runs twice after its cold invocation, [`CG_FEW`] and [`CG_FEW`] +
-//!   [`CG_MANY`] warm events, and the difference is divided by [`CG_MANY`], so start-up and
-//!   shutdown cancel out. Set `BENCH_CALLGRIND_DIR` to keep the callgrind files for
-//!   `callgrind_annotate`.
+//! - **handler work**: instructions per warm event under callgrind (valgrind), user space only
+//!   (the kernel's loopback network work is not counted) and the same on a busy machine: each
+//!   function runs twice after its cold invocation, [`CG_FEW`] and [`CG_FEW`] + [`CG_MANY`]
+//!   warm events, and the difference is divided by [`CG_MANY`], so start-up and shutdown cancel
+//!   out. The figure above the floor's is the handler's work, HTTP client and SDK included,
+//!   turned into time at [`NOMINAL_INSTRUCTIONS_PER_NS`]. (A user/system split of the on-CPU
+//!   time from `/proc` was tried: at 100 ticks a second it was noise.) Set `BENCH_CALLGRIND_DIR`
+//!   to keep the callgrind files for `callgrind_annotate`.
 //! - **size**: the stripped release binaries (x86_64 here), and arm64 binary + zip through
 //!   `cargo lambda build --arm64` when cargo-lambda is installed.
 //!
@@ -48,6 +49,10 @@ const RSS_RATIO: f64 = 2.0;
 const ARM64_BINARY: u64 = 5_000_000;
 const ARM64_ZIP: u64 = 2_500_000;
 const HANDLER_CPU_NS: f64 = 50_000.0;
+/// Instructions to time for the handler target: about what a 2.5 GHz Graviton2 core sustains
+/// on this kind of branchy code (IPC ~1.2). Under callgrind SHA-256 runs its portable code (no
+/// SHA extensions), so signing counts more instructions than it costs on real hardware.
+const NOMINAL_INSTRUCTIONS_PER_NS: f64 = 3.0;
 
 const LOOKUP_SECRET: &str = "bench-lookup-secret-0123456789abcdefghij";
 const TOKEN_KEY: &str = "bench-token-key-0123456789abcdefghijklmnop";
@@ -96,8 +101,6 @@ struct Figures {
     cold: Vec<Duration>,
     warm: Vec<Duration>,
     cpu_ns_per_event: f64,
-    /// The user-space part of `cpu_ns_per_event`.
-    user_ns_per_event: f64,
     /// Instructions per warm event under callgrind, when valgrind is installed.
     instructions_per_event: Option<f64>,
     rss_kib: u64,
@@ -383,7 +386,6 @@ async fn bench_all(
         let before_calls = peers.counts().await;
         let pid = lambda.pid().ok_or("the function exited")?;
         let before_cpu = cpu_ns(pid)?;
-        let before_ticks = cpu_ticks(pid)?;
         for _ in 0..n {
             let t = Instant::now();
             check(case.name, lambda.invoke(case.event.clone(), TIMEOUT).await)?;
@@ -391,10 +393,6 @@ async fn bench_all(
         }
         let after_cpu = cpu_ns(pid)?;
         fig.cpu_ns_per_event = after_cpu.saturating_sub(before_cpu) as f64 / n as f64;
-        let after_ticks = cpu_ticks(pid)?;
-        let user = after_ticks.0.saturating_sub(before_ticks.0) as f64;
-        let system = after_ticks.1.saturating_sub(before_ticks.1) as f64;
-        fig.user_ns_per_event = fig.cpu_ns_per_event * user / (user + system).max(1.0);
         fig.rss_kib = lambda.peak_rss_kib().unwrap_or(0);
         for ((peer, server), before) in peers.all().into_iter().zip(before_calls) {
             let requests = server.received_requests().await.unwrap_or_default();
@@ -472,23 +470,6 @@ async fn callgrind_total(case: &Case, binary: &str, warm: usize) -> Result<u64, 
         .find_map(|l| l.strip_prefix("summary:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .ok_or_else(|| format!("{}: no `summary:` line", out.display()))
-}
-
-/// User and system CPU ticks of all the process's threads so far (`/proc/<pid>/stat` fields
-/// 14 and 15, after the parenthesised command name).
-fn cpu_ticks(pid: u32) -> Result<(u64, u64), String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    // After ")": state is field 3, so utime (14) and stime (15) are at 11 and 12.
-    let tick = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
-    match (tick(11), tick(12)) {
-        (Some(user), Some(system)) => Ok((user, system)),
-        _ => Err(format!("/proc/{pid}/stat: no utime/stime")),
-    }
 }
 
 /// On-CPU time of all the process's threads so far, in nanoseconds.
@@ -580,7 +561,7 @@ fn print_report(
         "release build, wiremock peers on loopback; cold: median of {COLD_STARTS} starts; warm: {n} invocations\n"
     );
     println!(
-        "| function | init | cold | cold × floor | peak RSS | RSS × floor | warm p50 | warm p99 | CPU/event | user CPU/event | user over floor | instructions/event | over floor | binary (x86_64) | budget |"
+        "| function | init | cold | cold × floor | peak RSS | RSS × floor | warm p50 | warm p99 | CPU/event | over floor | instructions/event | over floor | handler work | binary (x86_64) | budget |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut misses = Vec::new();
@@ -590,18 +571,23 @@ fn print_report(
         let init = median(&f.init).as_secs_f64();
         let cold_ratio = cold / floor_cold;
         let rss_ratio = f.rss_kib as f64 / floor_rss;
-        let over = f.user_ns_per_event - floor.user_ns_per_event;
-        let instructions = |f: &Figures| f.instructions_per_event.unwrap_or(0.0);
-        let (instr, instr_over) = match f.instructions_per_event {
-            Some(i) => (
+        let cpu_over = f.cpu_ns_per_event - floor.cpu_ns_per_event;
+        // The handler's work: instructions above the floor's, at the nominal rate.
+        let handler_ns = match (f.instructions_per_event, floor.instructions_per_event) {
+            (Some(i), Some(floor)) => Some((i - floor, (i - floor) / NOMINAL_INSTRUCTIONS_PER_NS)),
+            _ => None,
+        };
+        let (instr, instr_over, handler) = match (f.instructions_per_event, handler_ns) {
+            (Some(i), Some((over, ns))) => (
                 format!("{:.0}k", i / 1e3),
-                format!("{:+.0}k", (i - instructions(floor)) / 1e3),
+                format!("{:+.0}k", over / 1e3),
+                format!("{:.0} µs", ns / 1e3),
             ),
-            None => ("-".to_owned(), "-".to_owned()),
+            _ => ("-".to_owned(), "-".to_owned(), "-".to_owned()),
         };
         let budget = size::budget(name).map_or_else(|| "-".into(), mib);
         println!(
-            "| {name} | {} ({:.2}x) | {} | {cold_ratio:.2}x | {:.1} MiB | {rss_ratio:.2}x | {} | {} | {:.0} µs | {:.0} µs | {:+.0} µs | {instr} | {instr_over} | {} | {budget} |",
+            "| {name} | {} ({:.2}x) | {} | {cold_ratio:.2}x | {:.1} MiB | {rss_ratio:.2}x | {} | {} | {:.0} µs | {:+.0} µs | {instr} | {instr_over} | {handler} | {} | {budget} |",
             ms(median(&f.init)),
             init / floor_init,
             ms(median(&f.cold)),
@@ -609,8 +595,7 @@ fn print_report(
             ms(percentile(&f.warm, 0.5)),
             ms(percentile(&f.warm, 0.99)),
             f.cpu_ns_per_event / 1e3,
-            f.user_ns_per_event / 1e3,
-            over / 1e3,
+            cpu_over / 1e3,
             mib(size),
         );
         if *name == FLOOR {
@@ -622,12 +607,16 @@ fn print_report(
         if rss_ratio > RSS_RATIO {
             misses.push(format!("{name}: RSS {rss_ratio:.2}x > {RSS_RATIO}x"));
         }
-        if over > HANDLER_CPU_NS {
-            misses.push(format!(
-                "{name}: handler (user-space) CPU {:.0} µs > {:.0} µs",
-                over / 1e3,
+        match handler_ns {
+            Some((_, ns)) if ns > HANDLER_CPU_NS => misses.push(format!(
+                "{name}: handler work {:.0} µs > {:.0} µs",
+                ns / 1e3,
                 HANDLER_CPU_NS / 1e3
-            ));
+            )),
+            Some(_) => {}
+            None => misses.push(format!(
+                "{name}: handler work not measured (valgrind not installed)"
+            )),
         }
     }
     println!("\nDownstream calls per warm event (peer, call → calls/event):");
@@ -654,7 +643,7 @@ fn print_report(
     }
     if misses.is_empty() {
         println!(
-            "\nx86_64 targets (cold ≤ {COLD_RATIO}x, RSS ≤ {RSS_RATIO}x, handler user-space CPU ≤ 50 µs over the floor): all met"
+            "\nx86_64 targets (cold ≤ {COLD_RATIO}x, RSS ≤ {RSS_RATIO}x, handler work ≤ 50 µs at {NOMINAL_INSTRUCTIONS_PER_NS} instructions/ns): all met"
         );
     } else {
         println!("\nx86_64 targets missed:");
