@@ -191,7 +191,8 @@ pub enum Handler {
     SendEmail(send_email::Handler),
     HybrisResetPassword(hybris_reset_password::Handler),
     DixaGetUser(dixa_get_user::Lookup),
-    DixaPatchUser(dixa_patch_user::Actions),
+    // Boxed: it carries the SDK configuration for its email-change client.
+    DixaPatchUser(Box<dixa_patch_user::Actions>),
 }
 
 fn init_error(e: impl std::fmt::Display) -> Diagnostic {
@@ -272,9 +273,9 @@ impl Handler {
                     .map_err(init_error)?;
                 // As its main does: the SDK configuration the emails of an email change go out with.
                 let sdk = sdk_config(&eventbridge).await;
-                Ok(Self::DixaPatchUser(
+                Ok(Self::DixaPatchUser(Box::new(
                     dixa_patch_user::Actions::new(config, sdk).map_err(init_error)?,
-                ))
+                )))
             }
             other => Err(init_error(format!(
                 "the template names a function `{other}` that the local system does not know"
