@@ -200,6 +200,20 @@ impl Actions {
         })
     }
 
+    /// The account as it is now; one that is gone is a 404.
+    async fn account(
+        &self,
+        user_id: &str,
+        action: Action,
+        deadline: &Deadline,
+    ) -> Result<User, Failure> {
+        self.auth0
+            .get_user(user_id, deadline)
+            .await
+            .map_err(|e| Failure::upstream(action, e))?
+            .ok_or_else(Failure::user_not_found)
+    }
+
     fn publisher(&self) -> &Publisher {
         self.publisher.get_or_init(|| {
             Publisher::new(
@@ -335,12 +349,7 @@ impl Actions {
             Action::ChangeEmail => {
                 let new = new_email(req)?;
                 // The old address, for the email telling it of the change.
-                let user = self
-                    .auth0
-                    .get_user(user_id, deadline)
-                    .await
-                    .map_err(upstream)?
-                    .ok_or_else(Failure::user_not_found)?;
+                let user = self.account(user_id, action, deadline).await?;
                 if user.email.as_ref() == Some(&new) {
                     return Err(Failure::conflict(
                         "same_email",
@@ -366,12 +375,7 @@ impl Actions {
             }
             Action::SendPasswordReset => {
                 body_bytes(req, MAX_BODY_BYTES)?;
-                let user = self
-                    .auth0
-                    .get_user(user_id, deadline)
-                    .await
-                    .map_err(upstream)?
-                    .ok_or_else(Failure::user_not_found)?;
+                let user = self.account(user_id, action, deadline).await?;
                 let (email, connection) = self.reset_target(&user)?;
                 self.auth0
                     .change_password(email, connection, &self.reset.client_id, deadline)
