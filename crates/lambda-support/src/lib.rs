@@ -70,7 +70,7 @@ fn level_filter(setting: &str) -> tracing_subscriber::filter::Targets {
     // quieter default (WARN, ERROR) applies to them as to everything else.
     let quiet_level = parsed
         .default_level()
-        .unwrap_or(LevelFilter::OFF)
+        .unwrap_or(LevelFilter::INFO)
         .min(LevelFilter::INFO);
     let named: Vec<String> = parsed.iter().map(|(target, _)| target.to_owned()).collect();
     let mut filter = parsed;

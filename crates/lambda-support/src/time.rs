@@ -1,28 +1,15 @@
-//! Wall-clock time as the contracts write it, without a date crate.
+//! Wall-clock time as the contracts write it.
 
+use aws_smithy_types::{DateTime, date_time::Format};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Epoch seconds → `2026-11-20T09:58:12Z` (RFC 3339, UTC, whole seconds: EventBridge's `time`
-/// format and what the email templates read).
+/// format and what the email templates read), by the AWS SDK's own formatter. A year it cannot
+/// write (beyond 9999) gives the epoch rather than a panic.
 pub fn rfc3339(epoch_secs: i64) -> String {
-    let days = epoch_secs.div_euclid(86_400);
-    let secs = epoch_secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3_600,
-        secs % 3_600 / 60,
-        secs % 60
-    )
+    DateTime::from_secs(epoch_secs)
+        .fmt(Format::DateTime)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }
 
 /// Now, as [`rfc3339`].
