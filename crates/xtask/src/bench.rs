@@ -16,6 +16,9 @@
 //!   turned into time at [`NOMINAL_INSTRUCTIONS_PER_NS`]. (A user/system split of the on-CPU
 //!   time from `/proc` was tried: at 100 ticks a second it was noise.) Set `BENCH_CALLGRIND_DIR`
 //!   to keep the callgrind files for `callgrind_annotate`.
+//! - **cold page faults**: minor faults from exec to the first response (median). The kernel maps
+//!   a binary's pages as they are first touched, a few neighbours at a time, so the count grows
+//!   with the binary's size, and so do cold start and peak RSS (those pages stay resident).
 //! - **size**: the stripped release binaries (x86_64 here), and arm64 binary + zip through
 //!   `cargo lambda build --arm64` when cargo-lambda is installed.
 //!
@@ -99,6 +102,8 @@ struct Case {
 struct Figures {
     init: Vec<Duration>,
     cold: Vec<Duration>,
+    /// Minor page faults from exec to the first response, per cold start.
+    cold_faults: Vec<u64>,
     warm: Vec<Duration>,
     cpu_ns_per_event: f64,
     /// Instructions per warm event under callgrind, when valgrind is installed.
@@ -375,6 +380,9 @@ async fn bench_all(
             let mut lambda = LambdaProcess::spawn(&bin(case.name), case.name, &case.env).await;
             check(case.name, lambda.invoke(case.event.clone(), TIMEOUT).await)?;
             fig.cold.push(start.elapsed());
+            if let Some(faults) = lambda.pid().and_then(minor_faults) {
+                fig.cold_faults.push(faults);
+            }
             fig.init.push(lambda.init_duration().unwrap_or_default());
         }
     }
@@ -472,6 +480,20 @@ async fn callgrind_total(case: &Case, binary: &str, warm: usize) -> Result<u64, 
         .ok_or_else(|| format!("{}: no `summary:` line", out.display()))
 }
 
+/// Minor page faults of the process so far (`minflt` of `/proc/<pid>/stat`). Most of a cold
+/// start's are the binary's own pages being mapped as they are first touched (the kernel maps
+/// a few neighbours with each), and in a VM each one costs microseconds.
+fn minor_faults(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may hold spaces) start at the last ')'.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(7)?
+        .parse()
+        .ok()
+}
+
 /// On-CPU time of all the process's threads so far, in nanoseconds.
 fn cpu_ns(pid: u32) -> Result<u64, String> {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
@@ -488,7 +510,7 @@ fn cpu_ns(pid: u32) -> Result<u64, String> {
     Ok(total)
 }
 
-fn median(v: &[Duration]) -> Duration {
+fn median<T: Copy + Ord + Default>(v: &[T]) -> T {
     let mut v = v.to_vec();
     v.sort();
     v.get(v.len() / 2).copied().unwrap_or_default()
@@ -561,9 +583,9 @@ fn print_report(
         "release build, wiremock peers on loopback; cold: median of {COLD_STARTS} starts; warm: {n} invocations\n"
     );
     println!(
-        "| function | init | cold | cold × floor | peak RSS | RSS × floor | warm p50 | warm p99 | CPU/event | over floor | instructions/event | over floor | handler work | binary (x86_64) | budget |"
+        "| function | init | cold | cold × floor | cold page faults | peak RSS | RSS × floor | warm p50 | warm p99 | CPU/event | over floor | instructions/event | over floor | handler work | binary (x86_64) | budget |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut misses = Vec::new();
     for (name, f) in results {
         let size = std::fs::metadata(release.join(name)).map_or(0, |m| m.len());
@@ -587,10 +609,11 @@ fn print_report(
         };
         let budget = size::budget(name).map_or_else(|| "-".into(), mib);
         println!(
-            "| {name} | {} ({:.2}x) | {} | {cold_ratio:.2}x | {:.1} MiB | {rss_ratio:.2}x | {} | {} | {:.0} µs | {:+.0} µs | {instr} | {instr_over} | {handler} | {} | {budget} |",
+            "| {name} | {} ({:.2}x) | {} | {cold_ratio:.2}x | {} | {:.1} MiB | {rss_ratio:.2}x | {} | {} | {:.0} µs | {:+.0} µs | {instr} | {instr_over} | {handler} | {} | {budget} |",
             ms(median(&f.init)),
             init / floor_init,
             ms(median(&f.cold)),
+            median(&f.cold_faults),
             f.rss_kib as f64 / 1024.0,
             ms(percentile(&f.warm, 0.5)),
             ms(percentile(&f.warm, 0.99)),
