@@ -78,9 +78,15 @@ impl Config {
                 },
             )?,
         };
+        // The two secrets are fetched at once: a cold start waits for one Secrets Manager
+        // round trip, not two in a row.
+        let (access, auth0) = tokio::try_join!(
+            AccessConfig::from_env(env, async || secrets_client().await),
+            Auth0Config::from_env(env, async || secrets_client().await),
+        )?;
         Ok(Self {
-            access: AccessConfig::from_env(env, async || secrets_client().await).await?,
-            auth0: Auth0Config::from_env(env, async || secrets_client().await).await?,
+            access,
+            auth0,
             reset,
             notify,
         })
@@ -115,6 +121,37 @@ mod tests {
             unreachable!("no ARN is set")
         })
         .await
+    }
+
+    /// Both requests leave before either answers: a cold start waits for one round trip.
+    #[tokio::test]
+    async fn the_two_secrets_are_fetched_at_once() {
+        use lambda_support::ExposeSecret;
+        let delay = Duration::from_millis(1500);
+        let dixa = r#"{"lookup_secret": "lookup-secret-0123456789abcdefghijklmnop",
+                       "action_token_key": "token-key-0123456789abcdefghijklmnopqrstu"}"#;
+        let auth0 = r#"{"client_id": "m2m", "client_secret": "a-s3cret"}"#;
+        let secrets =
+            test_support::aws::SlowSecrets::start(&[("dixa", dixa), ("auth0", auth0)], delay).await;
+        let client = aws_sdk_secretsmanager::Client::new(
+            &test_support::aws::sdk_config(&secrets.uri()).await,
+        );
+        let mut pairs = base();
+        pairs.retain(|(k, _)| {
+            !k.contains("SECRET") && !k.ends_with("TOKEN_KEY") && *k != "AUTH0_CLIENT_ID"
+        });
+        pairs.extend([("DIXA_SECRET_ARN", "dixa"), ("AUTH0_SECRET_ARN", "auth0")]);
+        let c = Config::from_env(&Env::from_pairs(pairs), async || client.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            c.auth0.credentials.client_secret.expose_secret(),
+            "a-s3cret"
+        );
+        let arrivals = secrets.arrivals();
+        assert_eq!(arrivals.len(), 2, "{arrivals:?}");
+        // Fetched one after the other, the second request would leave after the first answer.
+        assert!(arrivals[1].1 < delay / 2, "{arrivals:?}");
     }
 
     #[tokio::test]

@@ -119,10 +119,13 @@ impl Config {
         env: &Env,
         secrets_client: impl AsyncFn() -> aws_sdk_secretsmanager::Client,
     ) -> Result<Self, ConfigError> {
-        Ok(Self {
-            hybris: HybrisConfig::from_env(env, async || secrets_client().await).await?,
-            auth0: Auth0Config::from_env(env, async || secrets_client().await).await?,
-        })
+        // The two secrets are fetched at once: a cold start waits for one Secrets Manager
+        // round trip, not two in a row.
+        let (hybris, auth0) = tokio::try_join!(
+            HybrisConfig::from_env(env, async || secrets_client().await),
+            Auth0Config::from_env(env, async || secrets_client().await),
+        )?;
+        Ok(Self { hybris, auth0 })
     }
 }
 
@@ -144,6 +147,51 @@ mod tests {
 
     async fn load(pairs: Vec<(&'static str, &'static str)>) -> Result<Config, ConfigError> {
         Config::from_env(&Env::from_pairs(pairs), async || unreachable!("no ARN set")).await
+    }
+
+    /// Both requests leave before either answers: a cold start waits for one round trip.
+    #[tokio::test]
+    async fn the_two_secrets_are_fetched_at_once() {
+        use lambda_support::ExposeSecret;
+        let delay = Duration::from_millis(1500);
+        let secrets = test_support::aws::SlowSecrets::start(
+            &[
+                (
+                    "hybris",
+                    r#"{"client_id": "lambda", "client_secret": "h-s3cret"}"#,
+                ),
+                (
+                    "auth0",
+                    r#"{"client_id": "m2m", "client_secret": "a-s3cret"}"#,
+                ),
+            ],
+            delay,
+        )
+        .await;
+        let client = aws_sdk_secretsmanager::Client::new(
+            &test_support::aws::sdk_config(&secrets.uri()).await,
+        );
+        let mut pairs = base();
+        pairs.retain(|(k, _)| !k.ends_with("_CLIENT_ID") && !k.ends_with("_CLIENT_SECRET"));
+        pairs.extend([
+            ("HYBRIS_SECRET_ARN", "hybris"),
+            ("AUTH0_SECRET_ARN", "auth0"),
+        ]);
+        let c = Config::from_env(&Env::from_pairs(pairs), async || client.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            c.hybris.credentials.client_secret.expose_secret(),
+            "h-s3cret"
+        );
+        assert_eq!(
+            c.auth0.credentials.client_secret.expose_secret(),
+            "a-s3cret"
+        );
+        let arrivals = secrets.arrivals();
+        assert_eq!(arrivals.len(), 2, "{arrivals:?}");
+        // Fetched one after the other, the second request would leave after the first answer.
+        assert!(arrivals[1].1 < delay / 2, "{arrivals:?}");
     }
 
     #[tokio::test]

@@ -248,15 +248,22 @@ impl aws_credential_types::provider::ProvideCredentials for EnvCredentials {
 /// The AWS configuration, loaded on first use and then shared: a function whose settings name
 /// no secret ARN (a local run) never loads it, and one that needs several clients loads it once.
 #[derive(Debug, Default)]
-pub struct LazyAws(tokio::sync::OnceCell<aws_types::SdkConfig>);
+pub struct LazyAws {
+    config: tokio::sync::OnceCell<aws_types::SdkConfig>,
+    secrets_manager: tokio::sync::OnceCell<aws_sdk_secretsmanager::Client>,
+}
 
 impl LazyAws {
     pub async fn config(&self) -> aws_types::SdkConfig {
-        self.0.get_or_init(aws_config).await.clone()
+        self.config.get_or_init(aws_config).await.clone()
     }
 
+    /// One Secrets Manager client however many settings name a secret (clones share it).
     pub async fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
-        aws_sdk_secretsmanager::Client::new(&self.config().await)
+        self.secrets_manager
+            .get_or_init(|| async { aws_sdk_secretsmanager::Client::new(&self.config().await) })
+            .await
+            .clone()
     }
 }
 

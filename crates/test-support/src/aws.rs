@@ -134,3 +134,82 @@ impl BusWithQueue {
         }
     }
 }
+
+/// Secrets Manager on wiremock (AWS JSON 1.1, `GetSecretValue` only) that answers every secret
+/// after `delay` and notes when each request arrived: a test can then tell secrets fetched at
+/// once (arrivals close together) from secrets fetched one after the other (arrivals at least
+/// `delay` apart). Reading secrets as such is tested against moto.
+pub struct SlowSecrets {
+    server: wiremock::MockServer,
+    arrivals: std::sync::Arc<std::sync::Mutex<Vec<(String, std::time::Instant)>>>,
+}
+
+impl SlowSecrets {
+    /// `secrets`: (secret id, `SecretString`) pairs.
+    pub async fn start(secrets: &[(&str, &str)], delay: std::time::Duration) -> Self {
+        let server = wiremock::MockServer::start().await;
+        let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let known: std::collections::HashMap<String, String> = secrets
+            .iter()
+            .map(|(id, value)| ((*id).to_owned(), (*value).to_owned()))
+            .collect();
+        wiremock::Mock::given(wiremock::matchers::header(
+            "x-amz-target",
+            "secretsmanager.GetSecretValue",
+        ))
+        .respond_with(Answer {
+            known,
+            delay,
+            arrivals: arrivals.clone(),
+        })
+        .mount(&server)
+        .await;
+        Self { server, arrivals }
+    }
+
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// Secret ids in the order their requests arrived, each with the time since the first.
+    pub fn arrivals(&self) -> Vec<(String, std::time::Duration)> {
+        let arrivals = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((_, first)) = arrivals.first() else {
+            return Vec::new();
+        };
+        arrivals
+            .iter()
+            .map(|(id, at)| (id.clone(), at.duration_since(*first)))
+            .collect()
+    }
+}
+
+struct Answer {
+    known: std::collections::HashMap<String, String>,
+    delay: std::time::Duration,
+    arrivals: std::sync::Arc<std::sync::Mutex<Vec<(String, std::time::Instant)>>>,
+}
+
+impl wiremock::Respond for Answer {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let id = serde_json::from_slice::<serde_json::Value>(&request.body)
+            .ok()
+            .and_then(|b| b["SecretId"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        self.arrivals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id.clone(), std::time::Instant::now()));
+        let reply = match self.known.get(&id) {
+            Some(value) => wiremock::ResponseTemplate::new(200).set_body_raw(
+                serde_json::json!({"ARN": id, "Name": id, "SecretString": value}).to_string(),
+                "application/x-amz-json-1.1",
+            ),
+            None => wiremock::ResponseTemplate::new(400).set_body_raw(
+                r#"{"__type":"ResourceNotFoundException","Message":"not found"}"#,
+                "application/x-amz-json-1.1",
+            ),
+        };
+        reply.set_delay(self.delay)
+    }
+}

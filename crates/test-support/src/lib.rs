@@ -1,7 +1,9 @@
 //! Test helpers that stand up real protocol peers on loopback.
 //!
 //! - [`moto`]: an AWS-compatible endpoint (moto server) for the real SDK clients.
-//! - [`aws`]: an `SdkConfig` pointed at such an endpoint with dummy credentials.
+//! - [`aws`]: an `SdkConfig` pointed at such an endpoint with dummy credentials, and
+//!   [`aws::SlowSecrets`], a Secrets Manager on wiremock that shows whether secrets are fetched
+//!   at once.
 //! - [`runtime`]: the Lambda Runtime API, so a function's real binary runs as Lambda runs it.
 //! - [`logs`]: capture of tracing output and a check that no email address leaked into it.
 //! - [`auth0`]: an Auth0 tenant on wiremock (client settings, token endpoint, raw-query matcher).
