@@ -126,32 +126,19 @@ mod tests {
     /// Both requests leave before either answers: a cold start waits for one round trip.
     #[tokio::test]
     async fn the_two_secrets_are_fetched_at_once() {
-        use lambda_support::ExposeSecret;
-        let delay = Duration::from_millis(1500);
-        let dixa = r#"{"lookup_secret": "lookup-secret-0123456789abcdefghijklmnop",
-                       "action_token_key": "token-key-0123456789abcdefghijklmnopqrstu"}"#;
-        let auth0 = r#"{"client_id": "m2m", "client_secret": "a-s3cret"}"#;
-        let secrets =
-            test_support::aws::SlowSecrets::start(&[("dixa", dixa), ("auth0", auth0)], delay).await;
-        let client = aws_sdk_secretsmanager::Client::new(
-            &test_support::aws::sdk_config(&secrets.uri()).await,
-        );
-        let mut pairs = base();
-        pairs.retain(|(k, _)| {
-            !k.contains("SECRET") && !k.ends_with("TOKEN_KEY") && *k != "AUTH0_CLIENT_ID"
-        });
-        pairs.extend([("DIXA_SECRET_ARN", "dixa"), ("AUTH0_SECRET_ARN", "auth0")]);
-        let c = Config::from_env(&Env::from_pairs(pairs), async || client.clone())
-            .await
-            .unwrap();
-        assert_eq!(
-            c.auth0.credentials.client_secret.expose_secret(),
-            "a-s3cret"
-        );
-        let arrivals = secrets.arrivals();
-        assert_eq!(arrivals.len(), 2, "{arrivals:?}");
-        // Fetched one after the other, the second request would leave after the first answer.
-        assert!(arrivals[1].1 < delay / 2, "{arrivals:?}");
+        use test_support::aws::{AUTH0_SECRET, DIXA_SECRET};
+        let env = Env::from_pairs(test_support::aws::with_secret_arns(
+            base(),
+            &[DIXA_SECRET, AUTH0_SECRET],
+        ));
+        let c = test_support::aws::fetched_at_once(&[DIXA_SECRET, AUTH0_SECRET], async |client| {
+            Config::from_env(&env, async || client.clone()).await
+        })
+        .await
+        .unwrap();
+        let secret =
+            lambda_support::ExposeSecret::expose_secret(&c.auth0.credentials.client_secret);
+        assert_eq!(secret, "a-s3cret");
     }
 
     #[tokio::test]

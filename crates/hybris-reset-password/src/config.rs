@@ -153,33 +153,22 @@ mod tests {
     #[tokio::test]
     async fn the_two_secrets_are_fetched_at_once() {
         use lambda_support::ExposeSecret;
-        let delay = Duration::from_millis(1500);
-        let secrets = test_support::aws::SlowSecrets::start(
-            &[
-                (
-                    "hybris",
-                    r#"{"client_id": "lambda", "client_secret": "h-s3cret"}"#,
-                ),
-                (
-                    "auth0",
-                    r#"{"client_id": "m2m", "client_secret": "a-s3cret"}"#,
-                ),
-            ],
-            delay,
-        )
-        .await;
-        let client = aws_sdk_secretsmanager::Client::new(
-            &test_support::aws::sdk_config(&secrets.uri()).await,
-        );
-        let mut pairs = base();
-        pairs.retain(|(k, _)| !k.ends_with("_CLIENT_ID") && !k.ends_with("_CLIENT_SECRET"));
-        pairs.extend([
-            ("HYBRIS_SECRET_ARN", "hybris"),
-            ("AUTH0_SECRET_ARN", "auth0"),
-        ]);
-        let c = Config::from_env(&Env::from_pairs(pairs), async || client.clone())
-            .await
-            .unwrap();
+        use test_support::aws::{AUTH0_SECRET, TestSecret};
+        let hybris = TestSecret {
+            arn_var: "HYBRIS_SECRET_ARN",
+            id: "hybris",
+            json: r#"{"client_id": "lambda", "client_secret": "h-s3cret"}"#,
+            replaces: &["HYBRIS_CLIENT_ID", "HYBRIS_CLIENT_SECRET"],
+        };
+        let env = Env::from_pairs(test_support::aws::with_secret_arns(
+            base(),
+            &[hybris, AUTH0_SECRET],
+        ));
+        let c = test_support::aws::fetched_at_once(&[hybris, AUTH0_SECRET], async |client| {
+            Config::from_env(&env, async || client.clone()).await
+        })
+        .await
+        .unwrap();
         assert_eq!(
             c.hybris.credentials.client_secret.expose_secret(),
             "h-s3cret"
@@ -188,10 +177,6 @@ mod tests {
             c.auth0.credentials.client_secret.expose_secret(),
             "a-s3cret"
         );
-        let arrivals = secrets.arrivals();
-        assert_eq!(arrivals.len(), 2, "{arrivals:?}");
-        // Fetched one after the other, the second request would leave after the first answer.
-        assert!(arrivals[1].1 < delay / 2, "{arrivals:?}");
     }
 
     #[tokio::test]

@@ -135,6 +135,68 @@ impl BusWithQueue {
     }
 }
 
+/// A credential secret for [`fetched_at_once`]: the setting that names it, its id (used as its
+/// ARN), its JSON, and the plaintext settings it replaces.
+#[derive(Debug, Clone, Copy)]
+pub struct TestSecret {
+    pub arn_var: &'static str,
+    pub id: &'static str,
+    pub json: &'static str,
+    pub replaces: &'static [&'static str],
+}
+
+/// The Dixa card's secret, with keys long enough for `dixa_access`.
+pub const DIXA_SECRET: TestSecret = TestSecret {
+    arn_var: "DIXA_SECRET_ARN",
+    id: "dixa",
+    json: r#"{"lookup_secret": "lookup-secret-0123456789abcdefghijklmnop",
+              "action_token_key": "token-key-0123456789abcdefghijklmnopqrstu"}"#,
+    replaces: &["DIXA_LOOKUP_SECRET", "DIXA_ACTION_TOKEN_KEY"],
+};
+
+/// An Auth0 M2M client's secret (`client_secret` is `a-s3cret`).
+pub const AUTH0_SECRET: TestSecret = TestSecret {
+    arn_var: "AUTH0_SECRET_ARN",
+    id: "auth0",
+    json: r#"{"client_id": "m2m", "client_secret": "a-s3cret"}"#,
+    replaces: &["AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"],
+};
+
+/// `pairs` as a deployed function has them: the plaintext settings the secrets replace dropped,
+/// and each secret's ARN setting added.
+pub fn with_secret_arns(
+    mut pairs: Vec<(&'static str, &'static str)>,
+    secrets: &[TestSecret],
+) -> Vec<(&'static str, &'static str)> {
+    pairs.retain(|(k, _)| !secrets.iter().any(|s| s.replaces.contains(k)));
+    pairs.extend(secrets.iter().map(|s| (s.arn_var, s.id)));
+    pairs
+}
+
+/// Runs `load` with a Secrets Manager client (the real SDK client) for a [`SlowSecrets`]
+/// holding `secrets`, then asserts that every secret was requested, each request leaving
+/// before any answer came back; returns what `load` returned.
+pub async fn fetched_at_once<T>(
+    secrets: &[TestSecret],
+    load: impl AsyncFnOnce(aws_sdk_secretsmanager::Client) -> T,
+) -> T {
+    let delay = std::time::Duration::from_millis(1500);
+    let pairs: Vec<(&str, &str)> = secrets.iter().map(|s| (s.id, s.json)).collect();
+    let stub = SlowSecrets::start(&pairs, delay).await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk_config(&stub.uri()).await);
+    let out = load(client).await;
+    let arrivals = stub.arrivals();
+    assert_eq!(arrivals.len(), secrets.len(), "{arrivals:?}");
+    // One after the other, each request would leave only after the previous answer.
+    assert!(
+        arrivals
+            .iter()
+            .all(|(_, since_first)| *since_first < delay / 2),
+        "{arrivals:?}"
+    );
+    out
+}
+
 /// Secrets Manager on wiremock (AWS JSON 1.1, `GetSecretValue` only) that answers every secret
 /// after `delay` and notes when each request arrived: a test can then tell secrets fetched at
 /// once (arrivals close together) from secrets fetched one after the other (arrivals at least
