@@ -173,79 +173,49 @@ pub fn with_secret_arns(
     pairs
 }
 
-/// Runs `load` with a Secrets Manager client (the real SDK client) for a [`SlowSecrets`]
-/// holding `secrets`, then asserts that every secret was requested, each request leaving
-/// before any answer came back; returns what `load` returned.
+/// Runs `load` with a Secrets Manager client (the real SDK client) pointed at a Secrets Manager
+/// on wiremock (AWS JSON 1.1, `GetSecretValue` only) that holds `secrets` and answers each
+/// request only after a delay, then asserts that every secret was requested, each request
+/// leaving before any answer came back; returns what `load` returned. Reading secrets as such
+/// is tested against moto.
 pub async fn fetched_at_once<T>(
     secrets: &[TestSecret],
     load: impl AsyncFnOnce(aws_sdk_secretsmanager::Client) -> T,
 ) -> T {
     let delay = std::time::Duration::from_millis(1500);
-    let pairs: Vec<(&str, &str)> = secrets.iter().map(|s| (s.id, s.json)).collect();
-    let stub = SlowSecrets::start(&pairs, delay).await;
-    let client = aws_sdk_secretsmanager::Client::new(&sdk_config(&stub.uri()).await);
+    let server = wiremock::MockServer::start().await;
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    wiremock::Mock::given(wiremock::matchers::header(
+        "x-amz-target",
+        "secretsmanager.GetSecretValue",
+    ))
+    .respond_with(Answer {
+        known: secrets
+            .iter()
+            .map(|s| (s.id.to_owned(), s.json.to_owned()))
+            .collect(),
+        delay,
+        arrivals: arrivals.clone(),
+    })
+    .mount(&server)
+    .await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk_config(&server.uri()).await);
     let out = load(client).await;
-    let arrivals = stub.arrivals();
+    let arrivals = arrivals.lock().unwrap_or_else(|e| e.into_inner()).clone();
     assert_eq!(arrivals.len(), secrets.len(), "{arrivals:?}");
     // One after the other, each request would leave only after the previous answer.
+    let first = arrivals[0].1;
     assert!(
         arrivals
             .iter()
-            .all(|(_, since_first)| *since_first < delay / 2),
+            .all(|(_, at)| at.duration_since(first) < delay / 2),
         "{arrivals:?}"
     );
     out
 }
 
-/// Secrets Manager on wiremock (AWS JSON 1.1, `GetSecretValue` only) that answers every secret
-/// after `delay` and notes when each request arrived: a test can then tell secrets fetched at
-/// once (arrivals close together) from secrets fetched one after the other (arrivals at least
-/// `delay` apart). Reading secrets as such is tested against moto.
-pub struct SlowSecrets {
-    server: wiremock::MockServer,
-    arrivals: std::sync::Arc<std::sync::Mutex<Vec<(String, std::time::Instant)>>>,
-}
-
-impl SlowSecrets {
-    /// `secrets`: (secret id, `SecretString`) pairs.
-    pub async fn start(secrets: &[(&str, &str)], delay: std::time::Duration) -> Self {
-        let server = wiremock::MockServer::start().await;
-        let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let known: std::collections::HashMap<String, String> = secrets
-            .iter()
-            .map(|(id, value)| ((*id).to_owned(), (*value).to_owned()))
-            .collect();
-        wiremock::Mock::given(wiremock::matchers::header(
-            "x-amz-target",
-            "secretsmanager.GetSecretValue",
-        ))
-        .respond_with(Answer {
-            known,
-            delay,
-            arrivals: arrivals.clone(),
-        })
-        .mount(&server)
-        .await;
-        Self { server, arrivals }
-    }
-
-    pub fn uri(&self) -> String {
-        self.server.uri()
-    }
-
-    /// Secret ids in the order their requests arrived, each with the time since the first.
-    pub fn arrivals(&self) -> Vec<(String, std::time::Duration)> {
-        let arrivals = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
-        let Some((_, first)) = arrivals.first() else {
-            return Vec::new();
-        };
-        arrivals
-            .iter()
-            .map(|(id, at)| (id.clone(), at.duration_since(*first)))
-            .collect()
-    }
-}
-
+/// Answers `GetSecretValue` for the `known` secrets after `delay`, noting when each request
+/// arrived.
 struct Answer {
     known: std::collections::HashMap<String, String>,
     delay: std::time::Duration,

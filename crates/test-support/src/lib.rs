@@ -2,8 +2,7 @@
 //!
 //! - [`moto`]: an AWS-compatible endpoint (moto server) for the real SDK clients.
 //! - [`aws`]: an `SdkConfig` pointed at such an endpoint with dummy credentials, and
-//!   [`aws::SlowSecrets`], a Secrets Manager on wiremock that shows whether secrets are fetched
-//!   at once.
+//!   [`aws::fetched_at_once`], which shows whether a configuration fetches its secrets at once.
 //! - [`runtime`]: the Lambda Runtime API, so a function's real binary runs as Lambda runs it.
 //! - [`logs`]: capture of tracing output and a check that no email address leaked into it.
 //! - [`auth0`]: an Auth0 tenant on wiremock (client settings, token endpoint, raw-query matcher).
