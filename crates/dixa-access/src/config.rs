@@ -23,19 +23,15 @@
 
 use crate::cors::{Cors, InvalidOrigin};
 use crate::lookup::{DEFAULT_LOOKUP_HEADER, LookupGuard};
+use crate::secret::{StrongSecret, TokenTtl};
 use crate::token::ActionTokens;
 use aws_sdk_secretsmanager::Client;
 use lambda_http::http::HeaderName;
 use lambda_support::secrets::{self, Field};
 use lambda_support::{ConfigError, Env, ExposeSecret, SecretString};
 
-/// The shortest secret or key accepted, in bytes.
-pub const MIN_SECRET_BYTES: usize = 32;
-
-/// Default and bounds of `DIXA_ACTION_TOKEN_TTL_S`.
-pub const DEFAULT_TOKEN_TTL_S: u64 = 300;
-pub const MIN_TOKEN_TTL_S: u64 = 30;
-pub const MAX_TOKEN_TTL_S: u64 = 900;
+/// The secret rules, defined in [`crate::secret`]; also named here, with the settings they bound.
+pub use crate::secret::{DEFAULT_TOKEN_TTL_S, MAX_TOKEN_TTL_S, MIN_SECRET_BYTES, MIN_TOKEN_TTL_S};
 
 pub const SECRET_ARN_VAR: &str = "DIXA_SECRET_ARN";
 pub const LOOKUP_HEADER_VAR: &str = "DIXA_LOOKUP_HEADER";
@@ -90,6 +86,18 @@ impl Loaded {
             field.env_var.to_owned()
         }
     }
+
+    /// The value when set; an error naming the setting (never the value) when it is too short.
+    fn strong(&self, field: Field) -> Result<Option<StrongSecret<'_>>, ConfigError> {
+        self.get(field)
+            .map(|s| {
+                StrongSecret::new(s.expose_secret().as_bytes()).map_err(|_| ConfigError::Invalid {
+                    name: self.setting(field),
+                    expected: format!("a secret of at least {MIN_SECRET_BYTES} bytes"),
+                })
+            })
+            .transpose()
+    }
 }
 
 impl AccessConfig {
@@ -127,55 +135,32 @@ impl AccessConfig {
         } else {
             cors
         };
-        let ttl_s = env.parse_or(
+        let ttl = env.parse_or(
             TOKEN_TTL_VAR,
-            DEFAULT_TOKEN_TTL_S,
-            "whole seconds from 30 to 900",
+            TokenTtl::DEFAULT,
+            &format!("whole seconds from {MIN_TOKEN_TTL_S} to {MAX_TOKEN_TTL_S}"),
         )?;
-        if !(MIN_TOKEN_TTL_S..=MAX_TOKEN_TTL_S).contains(&ttl_s) {
-            return Err(ConfigError::Invalid {
-                name: TOKEN_TTL_VAR.to_owned(),
-                expected: "whole seconds from 30 to 900".to_owned(),
-            });
-        }
 
         let loaded = load_secrets(env, client).await?;
-        let strong = |field: Field| -> Result<Option<&[u8]>, ConfigError> {
-            match loaded.get(field) {
-                None => Ok(None),
-                Some(s) if s.expose_secret().len() >= MIN_SECRET_BYTES => {
-                    Ok(Some(s.expose_secret().as_bytes()))
-                }
-                Some(_) => Err(ConfigError::Invalid {
-                    name: loaded.setting(field),
-                    expected: format!("a secret of at least {MIN_SECRET_BYTES} bytes"),
-                }),
-            }
-        };
         let missing = |field: Field| ConfigError::Missing(loaded.setting(field));
-        let lookup_secret = strong(LOOKUP_SECRET)?.ok_or_else(|| missing(LOOKUP_SECRET))?;
-        let lookup_previous = strong(LOOKUP_SECRET_PREVIOUS)?;
-        let token_key = strong(TOKEN_KEY)?.ok_or_else(|| missing(TOKEN_KEY))?;
-        let token_previous = strong(TOKEN_KEY_PREVIOUS)?;
-        if lookup_secret == token_key {
+        let lookup_secret = loaded
+            .strong(LOOKUP_SECRET)?
+            .ok_or_else(|| missing(LOOKUP_SECRET))?;
+        let lookup_previous = loaded.strong(LOOKUP_SECRET_PREVIOUS)?;
+        let token_key = loaded
+            .strong(TOKEN_KEY)?
+            .ok_or_else(|| missing(TOKEN_KEY))?;
+        let token_previous = loaded.strong(TOKEN_KEY_PREVIOUS)?;
+        if lookup_secret.as_bytes() == token_key.as_bytes() {
             return Err(ConfigError::Invalid {
                 name: loaded.setting(TOKEN_KEY),
                 expected: format!("a key different from {}", loaded.setting(LOOKUP_SECRET)),
             });
         }
 
-        // Lengths are checked above, so these cannot fail; map anyway rather than unwrap.
-        let weak = |field: Field| {
-            let name = loaded.setting(field);
-            move |_| ConfigError::Invalid {
-                name,
-                expected: format!("a secret of at least {MIN_SECRET_BYTES} bytes"),
-            }
-        };
         Ok(Self {
-            lookup: LookupGuard::new(header, lookup_secret, lookup_previous)
-                .map_err(weak(LOOKUP_SECRET))?,
-            tokens: ActionTokens::new(token_key, token_previous, ttl_s).map_err(weak(TOKEN_KEY))?,
+            lookup: LookupGuard::from_secrets(header, lookup_secret, lookup_previous),
+            tokens: ActionTokens::from_keys(token_key, token_previous, ttl),
             cors,
         })
     }
@@ -390,6 +375,29 @@ mod tests {
                 "{var}={value}: {err}"
             );
             assert!(!err.to_string().contains(LOOKUP), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn ttl_out_of_bounds_or_not_seconds_has_one_text() {
+        for value in ["29", "901", "5m", "-1"] {
+            let err = from_env(&with(&[("DIXA_ACTION_TOKEN_TTL_S", value)]))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err,
+                ConfigError::Invalid {
+                    name: "DIXA_ACTION_TOKEN_TTL_S".into(),
+                    expected: "whole seconds from 30 to 900".into(),
+                },
+                "{value}"
+            );
+        }
+        for (value, secs) in [("30", 30), ("900", 900)] {
+            let config = from_env(&with(&[("DIXA_ACTION_TOKEN_TTL_S", value)]))
+                .await
+                .unwrap();
+            assert_eq!(config.tokens.ttl_s(), secs);
         }
     }
 

@@ -196,10 +196,8 @@ impl From<AccessError> for ApiError {
     }
 }
 
-/// A secret or key shorter than [`crate::config::MIN_SECRET_BYTES`] bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("secret is shorter than {} bytes", crate::config::MIN_SECRET_BYTES)]
-pub struct WeakSecret;
+/// Defined with the other secret rules in [`crate::secret`]; also named here, where it was first.
+pub use crate::secret::WeakSecret;
 
 #[cfg(test)]
 mod tests {

@@ -27,6 +27,10 @@
 //! Build an [`AccessConfig`] once per container ([`AccessConfig::from_env`], settings in
 //! [`config`]).
 //!
+//! Modules: [`secret`] is a leaf owning the secret rules (minimum length, [`StrongSecret`],
+//! [`TokenTtl`]), so [`lookup`], [`token`] and [`error`] use it instead of reaching into
+//! [`config`]; `config` builds on `secret`, `cors`, `lookup` and `token`, and nothing uses `config`.
+//!
 //! ```
 //! use dixa_access::{Action, ActionTokens, Grant, agent_ref};
 //! let tokens = ActionTokens::new(b"an-hmac-key-of-at-least-32-bytes", None, 300)?;
@@ -55,6 +59,7 @@ pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod lookup;
+pub mod secret;
 pub mod token;
 
 pub use audit::{AgentRef, AuditRecord, Outcome, agent_ref, audit};
@@ -67,4 +72,5 @@ pub use http::{
     unknown_agent, upstream_failure, with_cors,
 };
 pub use lookup::LookupGuard;
+pub use secret::{StrongSecret, TokenTtl, WeakSecret};
 pub use token::{Action, ActionTokens, Claims, Grant, bearer_token, now_unix};

@@ -14,7 +14,8 @@
 //! sent, so neither the content nor the length of the configured secret leaks through timing.
 //! Only the digests of the secrets are kept in memory after start-up.
 
-use crate::error::{AccessError, WeakSecret};
+use crate::error::AccessError;
+use crate::secret::{StrongSecret, WeakSecret};
 use lambda_http::http::{HeaderMap, HeaderName};
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
@@ -42,21 +43,29 @@ impl std::fmt::Debug for LookupGuard {
 }
 
 impl LookupGuard {
-    /// Refuses secrets shorter than [`crate::config::MIN_SECRET_BYTES`].
+    /// Refuses secrets shorter than [`crate::secret::MIN_SECRET_BYTES`] (see
+    /// [`LookupGuard::from_secrets`] for secrets already checked).
     pub fn new(
         header: HeaderName,
         current: &[u8],
         previous: Option<&[u8]>,
     ) -> Result<Self, WeakSecret> {
-        let strong = |s: &[u8]| s.len() >= crate::config::MIN_SECRET_BYTES;
-        if !strong(current) || previous.is_some_and(|p| !strong(p)) {
-            return Err(WeakSecret);
-        }
-        Ok(Self {
+        let current = StrongSecret::new(current)?;
+        let previous = previous.map(StrongSecret::new).transpose()?;
+        Ok(Self::from_secrets(header, current, previous))
+    }
+
+    /// The guard for secrets whose length [`StrongSecret`] has checked.
+    pub fn from_secrets(
+        header: HeaderName,
+        current: StrongSecret<'_>,
+        previous: Option<StrongSecret<'_>>,
+    ) -> Self {
+        Self {
             header,
-            current: sha256(current),
-            previous: previous.map(sha256),
-        })
+            current: sha256(current.as_bytes()),
+            previous: previous.map(|p| sha256(p.as_bytes())),
+        }
     }
 
     /// The header name the secret is expected in.

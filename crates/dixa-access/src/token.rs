@@ -34,7 +34,8 @@
 //! to one account, its listed actions, one conversation and agent, for minutes.
 
 use crate::audit::AgentRef;
-use crate::error::{AccessError, WeakSecret};
+use crate::error::AccessError;
+use crate::secret::{StrongSecret, TokenTtl, WeakSecret};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, KeyInit, Mac};
 use lambda_http::http::{HeaderMap, header};
@@ -147,22 +148,35 @@ impl std::fmt::Debug for ActionTokens {
     }
 }
 
-fn mac_for(key: &[u8]) -> Result<HmacSha256, WeakSecret> {
-    if key.len() < crate::config::MIN_SECRET_BYTES {
-        return Err(WeakSecret);
-    }
-    // HMAC takes keys of any length; the error arm cannot happen.
-    HmacSha256::new_from_slice(key).map_err(|_| WeakSecret)
+fn mac_for(key: StrongSecret<'_>) -> HmacSha256 {
+    HmacSha256::new_from_slice(key.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
 }
 
 impl ActionTokens {
-    /// Refuses keys shorter than [`crate::config::MIN_SECRET_BYTES`].
+    /// Refuses keys shorter than [`crate::secret::MIN_SECRET_BYTES`]. `ttl_s` is taken as
+    /// given; [`ActionTokens::from_keys`] takes keys already checked and a bounded [`TokenTtl`].
     pub fn new(current: &[u8], previous: Option<&[u8]>, ttl_s: u64) -> Result<Self, WeakSecret> {
-        Ok(Self {
-            current: mac_for(current)?,
-            previous: previous.map(mac_for).transpose()?,
+        let current = StrongSecret::new(current)?;
+        let previous = previous.map(StrongSecret::new).transpose()?;
+        Ok(Self::keyed(current, previous, ttl_s))
+    }
+
+    /// Tokens signed with keys whose length [`StrongSecret`] has checked, living `ttl`.
+    pub fn from_keys(
+        current: StrongSecret<'_>,
+        previous: Option<StrongSecret<'_>>,
+        ttl: TokenTtl,
+    ) -> Self {
+        Self::keyed(current, previous, ttl.as_secs())
+    }
+
+    fn keyed(current: StrongSecret<'_>, previous: Option<StrongSecret<'_>>, ttl_s: u64) -> Self {
+        Self {
+            current: mac_for(current),
+            previous: previous.map(mac_for),
             ttl_s,
-        })
+        }
     }
 
     /// Seconds from minting to expiry.
