@@ -1,4 +1,4 @@
-//! `cargo xtask bench [N]`: every function's release binary next to the floor (`bench-floor`, a
+//! `cargo xtask bench [N]` (`cargo run -p bench -- [N]`): every function's release binary next to the floor (`bench-floor`, a
 //! bare `lambda_runtime` echo), run as Lambda runs it (Runtime API emulator) against wiremock
 //! peers on loopback (EventBridge speaking its JSON 1.1 protocol), in one run on one machine.
 //!
@@ -25,8 +25,6 @@
 //! Ratios are to the floor in the same run; the targets are issue 13's. Figures from this
 //! machine, not from Lambda: they compare builds, they do not predict AWS.
 
-use crate::size;
-use crate::test::workspace_root;
 use serde_json::{Value, json};
 use std::{
     collections::BTreeMap,
@@ -39,8 +37,9 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
     matchers::{header, method, path},
 };
+use xtask::{size, workspace_root};
 
-pub const FLOOR: &str = "bench-floor";
+use size::FLOOR;
 const COLD_STARTS: usize = 21;
 const CG_FEW: usize = 10;
 const CG_MANY: usize = 100;
@@ -63,7 +62,19 @@ const ORIGIN: &str = "https://shop.dixa.com";
 const USER: &str = "auth0|64f0c0ffee0123456789abcd";
 const USER_ENCODED: &str = "auth0%7C64f0c0ffee0123456789abcd";
 
-pub fn run(args: &[String]) -> Result<(), String> {
+// Its own crate so that `cargo xtask run` and `test` never build the bench's peers.
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
     let n: usize = match args.first() {
         Some(v) => v
             .parse()

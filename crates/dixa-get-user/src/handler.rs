@@ -26,6 +26,7 @@ use dixa_access::{
 };
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
+use lambda_support::time::Clock;
 use std::time::Duration;
 
 /// Kept spare before Lambda's deadline for answering.
@@ -41,6 +42,8 @@ pub struct Lookup {
     access: AccessConfig,
     card: CardOptions,
     timeout: Duration,
+    /// When action tokens are minted.
+    clock: Clock,
 }
 
 /// What the audit line says about the request so far.
@@ -79,7 +82,14 @@ impl Lookup {
             access: config.access,
             card: config.card,
             timeout: config.timeout,
+            clock: Clock::default(),
         })
+    }
+
+    /// Mints tokens at `clock`'s time (tests move it instead of waiting for an expiry).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Routes one request; always a response (see the module table).
@@ -129,7 +139,7 @@ impl Lookup {
             }
         };
 
-        let now = dixa_access::now_unix();
+        let now = self.clock.unix_s();
         let ctx = TokenContext {
             tokens: &self.access.tokens,
             conversation_id: csid,

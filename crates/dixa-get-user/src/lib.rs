@@ -25,3 +25,18 @@ pub mod handler;
 
 pub use config::Config;
 pub use handler::Lookup;
+
+use lambda_support::{Platform, StartError};
+
+/// The ready handler, from the platform's settings: what `main` runs on Lambda and the local
+/// run runs in each container. Secrets Manager is loaded only if a setting names an ARN, and
+/// then once for both configs.
+pub async fn bootstrap(platform: &Platform) -> Result<Lookup, StartError> {
+    let secrets = lambda_support::secrets_manager!(platform);
+    let config = Config::from_env(platform.env(), secrets)
+        .await
+        .map_err(StartError::config)?;
+    Ok(Lookup::new(config)
+        .map_err(StartError::clients)?
+        .with_clock(platform.clock().clone()))
+}

@@ -1,17 +1,12 @@
-use dixa_get_user::{Config, Lookup};
-use lambda_support::{Env, LazyAws};
+use lambda_support::Platform;
 
 // One thread: a small Lambda has at most one vCPU and handles one request at a time.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_support::init_tracing();
-    // Loaded only if a setting names a Secrets Manager ARN, and then once for both configs.
-    let aws = LazyAws::default();
-    let config = Config::from_env(&Env::from_process(), async || aws.secrets_manager().await)
+    let lookup = dixa_get_user::bootstrap(&Platform::lambda())
         .await
-        .inspect_err(|e| tracing::error!(error = %e, "configuration error; not starting"))?;
-    let lookup =
-        Lookup::new(config).inspect_err(|e| tracing::error!(error = %e, "could not start"))?;
+        .inspect_err(|e| tracing::error!(error = %e, "dixa-get-user cannot start"))?;
     let lookup = &lookup;
     // Not `lambda_http::run`: it panics on some envelopes (see `dixa_access::envelope`).
     // The token requests go out beside the runtime's first poll for work (one thread, two

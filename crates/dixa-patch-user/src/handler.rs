@@ -44,11 +44,12 @@ use auth0_events::EmailAddress;
 use dixa_access::{
     AccessConfig, Action, ApiError, AuditRecord, MAX_BODY_BYTES, Outcome, audit, bearer_token,
     body_bytes, deadline, error_json, foreign_origin, json_body, known_agent, method_not_allowed,
-    now_unix, ok_json, upstream_failure, with_cors,
+    ok_json, upstream_failure, with_cors,
 };
 use email_bus::Publisher;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
+use lambda_support::time::Clock;
 use serde_json::{Value, json};
 use std::{sync::OnceLock, time::Duration};
 
@@ -71,6 +72,8 @@ pub struct Actions {
     publisher: OnceLock<Publisher>,
     sdk: aws_types::SdkConfig,
     notify: NotifySettings,
+    /// When action tokens are checked against their expiry.
+    clock: Clock,
 }
 
 /// What became of the emails of an email change (the response's `notification`).
@@ -197,7 +200,14 @@ impl Actions {
             publisher: OnceLock::new(),
             sdk,
             notify: config.notify,
+            clock: Clock::default(),
         })
+    }
+
+    /// Checks tokens against `clock` (tests move it instead of waiting for an expiry).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The account as it is now; one that is gone is a 404.
@@ -267,7 +277,7 @@ impl Actions {
         let verified = bearer_token(req.headers()).and_then(|token| {
             self.access
                 .tokens
-                .verify(token, &route.user_id, action, now_unix())
+                .verify(token, &route.user_id, action, self.clock.unix_s())
         });
         let claims = match verified {
             Ok(claims) => claims,

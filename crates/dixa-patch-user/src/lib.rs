@@ -36,3 +36,19 @@ pub mod route;
 
 pub use config::Config;
 pub use handler::Actions;
+
+use lambda_support::{Platform, StartError};
+
+/// The ready handler, from the platform's settings: what `main` runs on Lambda and the local
+/// run runs in each container. One SDK configuration serves the EventBridge client (built at
+/// the first email change) and, when a setting names an ARN, Secrets Manager.
+pub async fn bootstrap(platform: &Platform) -> Result<Actions, StartError> {
+    let secrets = lambda_support::secrets_manager!(platform);
+    let aws = platform.aws_access();
+    let config = Config::from_env(platform.env(), secrets)
+        .await
+        .map_err(StartError::config)?;
+    Ok(Actions::new(config, aws.config().await)
+        .map_err(StartError::clients)?
+        .with_clock(platform.clock().clone()))
+}

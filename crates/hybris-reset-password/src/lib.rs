@@ -21,3 +21,15 @@ pub mod hybris;
 
 pub use config::Config;
 pub use handler::{Handler, HandlerError};
+
+use lambda_support::{Platform, StartError};
+
+/// The ready handler, from the platform's settings: what `main` runs on Lambda and the local
+/// run runs in each container.
+pub async fn bootstrap(platform: &Platform) -> Result<Handler, StartError> {
+    let secrets = lambda_support::secrets_manager!(platform);
+    let config = Config::from_env(platform.env(), secrets)
+        .await
+        .map_err(StartError::config)?;
+    Handler::new(config).map_err(StartError::clients)
+}

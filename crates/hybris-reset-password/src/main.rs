@@ -1,16 +1,12 @@
-use hybris_reset_password::{Config, Handler};
-use lambda_support::{Env, LazyAws};
+use lambda_support::Platform;
 
 // One thread: a small Lambda has at most one vCPU and handles one event at a time.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_support::init_tracing();
-    let aws = LazyAws::default();
-    let config = Config::from_env(&Env::from_process(), async || aws.secrets_manager().await)
+    let handler = hybris_reset_password::bootstrap(&Platform::lambda())
         .await
-        .inspect_err(|e| tracing::error!(error = %e, "configuration error; not starting"))?;
-    let handler =
-        Handler::new(config).inspect_err(|e| tracing::error!(error = %e, "could not start"))?;
+        .inspect_err(|e| tracing::error!(error = %e, "hybris-reset-password cannot start"))?;
     let handler = &handler;
     // The token requests go out beside the runtime's first poll for work (one thread, two
     // futures): a cold start's first event finds them fetched or in flight.

@@ -6,16 +6,19 @@
 //! - [`secrets`]: credentials from AWS Secrets Manager when an ARN is configured, else from env.
 //! - [`http`] and [`aws_config`]: the one HTTP/TLS stack every client is built on.
 //! - [`time`]: RFC 3339 timestamps.
+//! - [`platform`]: what a function's `bootstrap` builds it from, in production and locally.
 
 pub mod config;
 pub mod event;
 pub mod http;
+pub mod platform;
 pub mod retry;
 pub mod secrets;
 pub mod time;
 pub mod token_cache;
 
 pub use config::{ConfigError, Env};
+pub use platform::{MemoryStores, Platform, StartError};
 pub use secrecy::{ExposeSecret, SecretString};
 
 /// The `tracing` target of audit lines (`tracing::info!(target: "audit", ...)`).
@@ -247,15 +250,28 @@ impl aws_credential_types::provider::ProvideCredentials for EnvCredentials {
 
 /// The AWS configuration, loaded on first use and then shared: a function whose settings name
 /// no secret ARN (a local run) never loads it, and one that needs several clients loads it once.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LazyAws {
+    /// Where the region, credentials and endpoint come from (Lambda's environment in `main`).
+    env: Env,
     config: tokio::sync::OnceCell<aws_types::SdkConfig>,
     secrets_manager: tokio::sync::OnceCell<aws_sdk_secretsmanager::Client>,
 }
 
 impl LazyAws {
+    pub fn from_env(env: Env) -> Self {
+        Self {
+            env,
+            config: Default::default(),
+            secrets_manager: Default::default(),
+        }
+    }
+
     pub async fn config(&self) -> aws_types::SdkConfig {
-        self.config.get_or_init(aws_config).await.clone()
+        self.config
+            .get_or_init(|| async { aws_config_from(&self.env) })
+            .await
+            .clone()
     }
 
     /// One Secrets Manager client however many settings name a secret (clones share it).

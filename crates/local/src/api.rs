@@ -13,7 +13,7 @@
 use crate::{
     hops::{NewHop, What},
     shared::Shared,
-    util::{now_ms, percent_decode, redact_path, uuid_v4},
+    util::{now_ms, redact_path},
 };
 use axum::{
     Json, Router,
@@ -23,9 +23,11 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use base64::Engine;
+use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::{collections::BTreeMap, sync::Arc};
+use uuid::Uuid;
 
 /// The Dixa card's secrets, generated at start-up.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -114,9 +116,8 @@ fn query_params(query: &str) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        out.entry(percent_decode(k))
-            .or_default()
-            .push(percent_decode(v));
+        let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+        out.entry(decode(k)).or_default().push(decode(v));
     }
     out
 }
@@ -139,7 +140,7 @@ fn headers_json(headers: &HeaderMap) -> (Map<String, Value>, Map<String, Value>)
 }
 
 async fn gateway(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    let request_id = uuid_v4();
+    let request_id = Uuid::new_v4().to_string();
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();

@@ -181,9 +181,9 @@ fn accept(router: &EventRouter, entry: &Value) -> Result<Accepted, Refused> {
         Some(_) => return Err(refuse(Some(bus), "MalformedDetail", "Detail is malformed.")),
     };
     let time = match &entry["Time"] {
-        Value::Number(n) => crate::util::iso8601(n.as_f64().unwrap_or(0.0) as i64),
+        Value::Number(n) => lambda_support::time::rfc3339(n.as_f64().unwrap_or(0.0) as i64),
         Value::String(s) if !s.is_empty() => s.clone(),
-        _ => crate::util::now_iso8601(),
+        _ => lambda_support::time::now_rfc3339(),
     };
     let resources: Vec<Value> = entry["Resources"]
         .as_array()
@@ -192,7 +192,7 @@ fn accept(router: &EventRouter, entry: &Value) -> Result<Accepted, Refused> {
     Ok(Accepted {
         envelope: json!({
             "version": "0",
-            "id": crate::util::uuid_v4(),
+            "id": uuid::Uuid::new_v4().to_string(),
             "detail-type": detail_type,
             "source": source,
             "account": ACCOUNT,

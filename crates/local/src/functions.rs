@@ -1,29 +1,28 @@
 //! The functions, running their real handler code in-process.
 //!
-//! Each function runs in **containers** as on Lambda: a container is one handler built from the
-//! function's real `Config::from_env` (cold start), kept warm and reused, running one
+//! Each function runs in **containers** as on Lambda: a container is one handler built by the
+//! function's own `bootstrap` (what its `main` calls) from a [`Platform`] whose endpoints are
+//! loopback and whose stores are in memory (cold start), kept warm and reused, running one
 //! invocation at a time; concurrent events get more containers. A container's provider URLs
 //! carry its id (`/_c/<container>`) so every call it makes is attributed to its invocation.
+//!
+//! A container's environment is the function's `Environment.Variables` from the template (as
+//! deployed with [`crate::topology::LOCAL_PARAMETERS`]), then the environment `up` was started
+//! with, then what each sandbox gives (a provider's URL and credentials), then the AWS
+//! endpoint. Nothing here names a function's own settings: a setting a function reads from the
+//! template is read here too.
 
 use crate::{eventbridge::REGION, sandbox::SandboxSettings};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use lambda_support::Env;
+use lambda_support::{Env, MemoryStores, Platform, time::Clock};
 use serde_json::Value;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
 };
 
-pub const EMAIL_TRANSFORM: &str = "email-transform";
-pub const SEND_EMAIL: &str = "send-email";
-pub const HYBRIS_RESET_PASSWORD: &str = "hybris-reset-password";
-pub const DIXA_GET_USER: &str = "dixa-get-user";
-pub const DIXA_PATCH_USER: &str = "dixa-patch-user";
-
-/// Settings the local system never takes from the environment for a sandboxed provider (they
-/// point at the sandbox), and never at all for secrets held in Secrets Manager.
+/// Provider settings the local system never takes from the environment for a sandboxed
+/// provider (they point at the sandbox).
 const AUTH0_CONNECTION: &[&str] = &[
     // With the sandbox, its M2M client is the Dixa functions' client.
     "DIXA_AUTH0_CLIENT_ID",
@@ -46,22 +45,6 @@ const HYBRIS_CONNECTION: &[&str] = &[
     "HYBRIS_CLIENT_ID",
     "HYBRIS_CLIENT_SECRET",
 ];
-/// Prefixes and names of the functions' settings a person may set when starting `up`.
-const PASSED_THROUGH: &[&str] = &[
-    "AUTH0_",
-    "BLOOMREACH_",
-    "HYBRIS_",
-    "SEND_",
-    "PUBLISH_",
-    "DEDUPE_KEEP_HOURS",
-    "SCE_OLD_EMAIL_FIELD",
-    "DIXA_AUTH0_CLIENT_ID",
-    "RESET_PASSWORD_URL",
-    "SUPPORT_URL",
-    "DIXA_SHOW_LAST_IP",
-    "DIXA_ACTION_TOKEN_TTL_S",
-    "DIXA_LOOKUP_TIMEOUT_MS",
-];
 
 /// Is the provider real (its URL setting given), or the embedded sandbox?
 pub fn external_auth0(env: &HashMap<String, String>) -> bool {
@@ -78,14 +61,19 @@ fn set(env: &HashMap<String, String>, name: &str) -> bool {
     env.get(name).is_some_and(|v| !v.trim().is_empty())
 }
 
-/// An SDK configuration for a loopback endpoint with dummy credentials.
-pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("local", "local", None, None, "local"))
-        .load()
-        .await
+/// The settings of the local AWS endpoint, as Lambda gives a function its region and role.
+fn aws_endpoint(endpoint: &str) -> [(&'static str, String); 4] {
+    [
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_REGION", REGION.to_owned()),
+        ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+    ]
+}
+
+/// An SDK configuration for the local AWS endpoint, as the functions get it.
+pub fn sdk_config(endpoint: &str) -> aws_types::SdkConfig {
+    lambda_support::aws_config_from(&Env::from_pairs(aws_endpoint(endpoint)))
 }
 
 /// Everything needed to write a container's environment.
@@ -93,6 +81,8 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
 pub struct FunctionEnv {
     pub eventbridge_url: String,
     pub sandboxes: SandboxSettings,
+    /// Each function's `Environment.Variables` from the template, by binary name.
+    pub template: HashMap<String, Vec<(String, String)>>,
     /// The environment `up` was started with (empty in tests).
     pub process: HashMap<String, String>,
     /// Fixed settings added last (the Dixa secrets and origins).
@@ -100,68 +90,42 @@ pub struct FunctionEnv {
     /// `(function, name, value)`: one function's settings, added after everything else
     /// ([`crate::Options::function_env`]).
     pub per_function: Vec<(String, String, String)>,
+    /// The stores every container shares, as every Lambda container shares one table.
+    pub memory: MemoryStores,
+    /// The functions' clock (tests move it instead of sleeping).
+    pub clock: Clock,
 }
 
 impl FunctionEnv {
+    /// The platform one container of `function` is built on: sandbox URLs carry its id.
+    pub fn platform_for(&self, function: &str, container: &str) -> Platform {
+        let env = self.for_container(function, container);
+        Platform::local(env, self.memory.clone(), self.clock.clone())
+    }
+
     /// The settings of one container of `function`: sandbox URLs carry its id.
     pub fn for_container(&self, function: &str, container: &str) -> Env {
         let mut vars: Vec<(String, String)> = Vec::new();
-        let mut put = |k: &str, v: String| vars.push((k.to_owned(), v));
         let s = &self.sandboxes;
-        put("EMAIL_BUS_NAME", crate::topology::EMAIL_BUS.to_owned());
-        // send-email's dedupe record, on the local AWS endpoint's DynamoDB tables.
-        put(
-            "DEDUPE_TABLE_NAME",
-            crate::dynamodb::DEDUPE_TABLE.to_owned(),
-        );
-        put(
-            "RESET_PASSWORD_URL",
-            "https://shop.example/account/reset-password".into(),
-        );
-        put("SUPPORT_URL", "https://shop.example/help".into());
-        if let Some(a) = &s.auth0 {
-            put("AUTH0_DOMAIN", a.settings.domain.clone());
-            put("AUTH0_BASE_URL", format!("{}/_c/{container}", a.url));
-            put("AUTH0_CLIENT_ID", a.settings.client_id.clone());
-            put("AUTH0_CLIENT_SECRET", a.settings.client_secret.clone());
-            // email-transform skips an `sce` made by the Dixa functions' client (this one):
-            // dixa-patch-user puts that change's emails itself.
-            put("DIXA_AUTH0_CLIENT_ID", a.settings.client_id.clone());
-        }
-        if let Some(b) = &s.bloomreach {
-            put("BLOOMREACH_API_BASE", format!("{}/_c/{container}", b.url));
-            put("BLOOMREACH_PROJECT_TOKEN", b.settings.project_token.clone());
-            put("BLOOMREACH_API_KEY_ID", b.settings.key_id.clone());
-            put("BLOOMREACH_API_SECRET", b.settings.key_secret.clone());
-            put("BLOOMREACH_SENDER_ADDRESS", "security@shop.example".into());
-            put("BLOOMREACH_SENDER_NAME", "Shop".into());
-            put("BLOOMREACH_LANGUAGE", "en".into());
-            for kind in auth0_events::EmailKind::ALL {
-                put(
-                    &send_email::config::template_var(kind),
-                    crate::sandbox::template_id(kind),
-                );
-            }
-        }
-        if let Some(h) = &s.hybris {
-            put("HYBRIS_BASE_URL", format!("{}/_c/{container}", h.url));
-            put("HYBRIS_BASE_SITE", h.settings.base_site.clone());
-            put("HYBRIS_CLIENT_ID", h.settings.client_id.clone());
-            put("HYBRIS_CLIENT_SECRET", h.settings.client_secret.clone());
-        }
+        vars.extend(self.template.get(function).into_iter().flatten().cloned());
         let sandboxed = |name: &str| {
             let is = |list: &[&str]| list.iter().any(|p| name.starts_with(p));
             (s.auth0.is_some() && is(AUTH0_CONNECTION))
                 || (s.bloomreach.is_some() && is(BLOOMREACH_CONNECTION))
                 || (s.hybris.is_some() && is(HYBRIS_CONNECTION))
         };
+        // As on Lambda, the process environment is the function's: a person may set any of
+        // its settings before `up`, except the AWS ones (the local endpoint's), secrets held
+        // in Secrets Manager (there is none here) and a sandboxed provider's connection.
         for (k, v) in &self.process {
-            let passed = PASSED_THROUGH.iter().any(|p| k.starts_with(p));
-            if passed && !k.ends_with("_SECRET_ARN") && !sandboxed(k) {
+            if !k.starts_with("AWS_") && !k.ends_with("_SECRET_ARN") && !sandboxed(k) {
                 vars.push((k.clone(), v.clone()));
             }
         }
+        vars.extend(s.function_env(container));
         vars.extend(self.extra.iter().cloned());
+        let eventbridge = format!("{}/_c/{container}", self.eventbridge_url);
+        vars.extend(aws_endpoint(&eventbridge).map(|(k, v)| (k.to_owned(), v)));
         vars.extend(
             self.per_function
                 .iter()
@@ -171,18 +135,6 @@ impl FunctionEnv {
         // Later entries win.
         Env::from_pairs(vars)
     }
-}
-
-/// Secrets Manager is never configured locally (`*_SECRET_ARN` are not passed on); this client
-/// exists only to satisfy the config loaders' signature.
-fn no_secrets(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    let config = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("local", "local", None, None, "local"))
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
 /// A function's handler, as its `main` builds it.
@@ -203,93 +155,60 @@ fn init_error(e: impl std::fmt::Display) -> Diagnostic {
 }
 
 impl Handler {
-    /// Cold start: the function's configuration and clients, as its `main` does it.
+    /// Cold start: the function's own `bootstrap`, the one its `main` calls.
     ///
-    /// Takes its inputs by value: the config loaders' `async` closures would otherwise tie the
-    /// future to borrowed lifetimes and make it not `Send`.
-    pub async fn build(
-        function: String,
-        env: Env,
-        eventbridge: String,
-    ) -> Result<Self, Diagnostic> {
-        let env = &env;
-        let endpoint = eventbridge.clone();
-        let secrets = move || std::future::ready(no_secrets(&endpoint));
-        match function.as_str() {
-            EMAIL_TRANSFORM => {
-                let config = email_transform::Config::from_env(env).map_err(init_error)?;
-                let sdk = sdk_config(&eventbridge).await;
-                let auth0 = match env.optional(auth0_client::config::DOMAIN) {
-                    None => None,
-                    Some(_) => {
-                        let c = auth0_client::Auth0Config::from_env(env, secrets)
-                            .await
-                            .map_err(init_error)?;
-                        Some(auth0_client::Auth0Client::new(c).map_err(init_error)?)
-                    }
-                };
-                Ok(Self::EmailTransform(email_transform::Handler::new(
-                    config,
-                    aws_sdk_eventbridge::Client::new(&sdk),
-                    auth0,
-                )))
-            }
-            SEND_EMAIL => {
-                let config = send_email::Config::from_env(env, secrets)
+    /// Takes its inputs by value: borrowed ones would tie the future to their lifetimes and
+    /// make it not `Send`.
+    pub async fn build(function: String, platform: Platform) -> Result<Self, Diagnostic> {
+        let platform = &platform;
+        Ok(match function.as_str() {
+            "email-transform" => Self::EmailTransform(
+                email_transform::bootstrap(platform)
                     .await
-                    .map_err(init_error)?;
-                let dedupe = config
-                    .dedupe_table
-                    .clone()
-                    .map(|table| (table, config.dedupe_keep));
-                let mut handler = send_email::Handler::new(config).map_err(init_error)?;
-                // As its main does: the dedupe record when a table is configured.
-                if let Some((table, keep)) = dedupe {
-                    let client = aws_sdk_dynamodb::Client::new(&sdk_config(&eventbridge).await);
-                    handler =
-                        handler.with_dedupe(send_email::dedupe::Dedupe::new(client, table, keep));
-                }
-                Ok(Self::SendEmail(handler))
+                    .map_err(init_error)?,
+            ),
+            "send-email" => {
+                Self::SendEmail(send_email::bootstrap(platform).await.map_err(init_error)?)
             }
-            HYBRIS_RESET_PASSWORD => {
-                let config = hybris_reset_password::Config::from_env(env, secrets)
+            "hybris-reset-password" => Self::HybrisResetPassword(
+                hybris_reset_password::bootstrap(platform)
                     .await
-                    .map_err(init_error)?;
-                Ok(Self::HybrisResetPassword(
-                    hybris_reset_password::Handler::new(config).map_err(init_error)?,
-                ))
-            }
-            DIXA_GET_USER => {
-                let config = dixa_get_user::Config::from_env(env, secrets)
+                    .map_err(init_error)?,
+            ),
+            "dixa-get-user" => Self::DixaGetUser(
+                dixa_get_user::bootstrap(platform)
                     .await
-                    .map_err(init_error)?;
-                Ok(Self::DixaGetUser(
-                    dixa_get_user::Lookup::new(config).map_err(init_error)?,
-                ))
-            }
-            DIXA_PATCH_USER => {
-                let config = dixa_patch_user::Config::from_env(env, secrets)
+                    .map_err(init_error)?,
+            ),
+            "dixa-patch-user" => Self::DixaPatchUser(Box::new(
+                dixa_patch_user::bootstrap(platform)
                     .await
-                    .map_err(init_error)?;
-                // As its main does: the SDK configuration the emails of an email change go out with.
-                let sdk = sdk_config(&eventbridge).await;
-                Ok(Self::DixaPatchUser(Box::new(
-                    dixa_patch_user::Actions::new(config, sdk).map_err(init_error)?,
-                )))
+                    .map_err(init_error)?,
+            )),
+            other => {
+                return Err(init_error(format!(
+                    "the template names a function `{other}` that the local system does not know"
+                )));
             }
-            other => Err(init_error(format!(
-                "the template names a function `{other}` that the local system does not know"
-            ))),
-        }
+        })
     }
 
     /// One asynchronous (event) invocation.
     pub async fn invoke_event(&self, payload: Value, ctx: Context) -> Result<Value, Diagnostic> {
+        /// The outcome as the runtime puts it on the wire: serialised, or a runtime error.
+        fn response<O: serde::Serialize, E: Into<Diagnostic>>(
+            outcome: Result<O, E>,
+        ) -> Result<Value, Diagnostic> {
+            serde_json::to_value(outcome.map_err(Into::into)?).map_err(|e| Diagnostic {
+                error_type: "Runtime.SerializationError".into(),
+                error_message: format!("the function's response could not be serialised: {e}"),
+            })
+        }
         let event = LambdaEvent::new(payload, ctx);
         match self {
-            Self::EmailTransform(h) => h.handle(event).await.map_err(Diagnostic::from),
-            Self::SendEmail(h) => h.handle(event).await.map_err(Diagnostic::from),
-            Self::HybrisResetPassword(h) => h.handle(event).await.map_err(Diagnostic::from),
+            Self::EmailTransform(h) => response(h.handle(event).await),
+            Self::SendEmail(h) => response(h.handle(event).await),
+            Self::HybrisResetPassword(h) => response(h.handle(event).await),
             Self::DixaGetUser(_) | Self::DixaPatchUser(_) => Err(Diagnostic {
                 error_type: "Runtime.InvalidEntrypoint".into(),
                 error_message: "an API Gateway function was given a non-HTTP event".into(),

@@ -5,10 +5,9 @@
 //! - an **EventBridge-compatible endpoint** speaking the real PutEvents API (AWS JSON 1.1),
 //!   with the buses and rules of `infra/template.yaml` (patterns matched with `quamina`, i.e.
 //!   EventBridge pattern semantics): [`eventbridge`];
-//! - on the same endpoint, **DynamoDB-compatible tables** for send-email's dedupe record, so
-//!   a replayed log is sent once, as in production: [`dynamodb`];
-//! - the **functions**, running their real handler code in-process, built with their real
-//!   `Config::from_env`, in Lambda-like containers (cold start, warm reuse, one invocation at a
+//! - the **functions**, each built by its own `bootstrap` (what its `main` calls) with loopback
+//!   endpoints and in-memory stores (send-email's dedupe record: a replayed log is sent once,
+//!   as in production), in Lambda-like containers (cold start, warm reuse, one invocation at a
 //!   time each, the template's timeout), invoked asynchronously per matching rule: [`functions`];
 //! - the **API routes** of the template (the Dixa API) as API Gateway presents them to Lambda:
 //!   [`api`], with a preview of the Dixa card (`dixa/card.liquid`) at `/dixa/card`:
@@ -21,7 +20,6 @@
 
 pub mod api;
 pub mod dixa_card;
-pub mod dynamodb;
 pub mod eventbridge;
 pub mod functions;
 pub mod hops;

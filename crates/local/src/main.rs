@@ -250,10 +250,10 @@ fn banner(
         ));
     }
     line(format!("  hops                 GET {}?after=N", e.hops));
-    line(format!(
-        "  DynamoDB table       {} (send-email's dedupe record, same endpoint)",
-        local::dynamodb::DEDUPE_TABLE
-    ));
+    line(
+        "  stores               in memory (send-email's dedupe record), as in production's tables"
+            .into(),
+    );
     if let Some(api) = &e.api {
         line(format!("Dixa API (API Gateway) {api}"));
         for r in &system.topology().api_routes {

@@ -7,8 +7,9 @@
 
 use crate::{
     sandbox::templates::Rendered,
-    util::{file_part, html_escape, now_iso8601},
+    util::{file_part, html_escape},
 };
+use lambda_support::time::now_rfc3339;
 use serde::Serialize;
 use serde_json::Value;
 use std::{
@@ -109,7 +110,7 @@ impl Outbox {
             provider: email.provider.to_owned(),
             recipient: email.recipient.to_owned(),
             subject: email.email.subject.clone(),
-            recorded_at: now_iso8601(),
+            recorded_at: now_rfc3339(),
             html,
             json,
         };

@@ -222,7 +222,7 @@ pub async fn send_files(
     bus: Option<&str>,
     print: &mut dyn FnMut(String),
 ) -> Result<Vec<Sent>, String> {
-    let sdk = crate::functions::sdk_config(&target.eventbridge).await;
+    let sdk = crate::functions::sdk_config(&target.eventbridge);
     let client = aws_sdk_eventbridge::Client::new(&sdk);
     let mut all = Vec::new();
     for file in files {

@@ -6,13 +6,12 @@
 //! (the EventBridge endpoint, [`crate::api`]); this module knows neither of them.
 
 use crate::{
-    dynamodb::Tables,
     eventbridge::{ACCOUNT, EventRouter, REGION},
     functions::{Container, FunctionEnv, Handler, Pools},
     hops::{NewHop, What},
     topology::{STACK_NAME, Topology},
     tracker::{Current, Tracker},
-    util::{now_ms, uuid_v4},
+    util::now_ms,
 };
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::Value;
@@ -27,8 +26,6 @@ pub struct Shared {
     pub tracker: Tracker,
     pub pools: Pools,
     pub env: FunctionEnv,
-    /// DynamoDB tables served on the AWS endpoint (send-email's dedupe record).
-    pub tables: Tables,
 }
 
 impl Shared {
@@ -70,7 +67,7 @@ impl Shared {
             });
         }
         for rule in rules {
-            let request_id = uuid_v4();
+            let request_id = uuid::Uuid::new_v4().to_string();
             self.tracker.hops.start(NewHop {
                 trace: trace.clone(),
                 parent: Some(event_id.clone()),
@@ -154,9 +151,8 @@ impl Shared {
             Some(c) => (c, false),
             None => {
                 let id = self.pools.new_id(function);
-                let env = self.env.for_container(function, &id);
-                let eventbridge = format!("{}/_c/{id}", self.env.eventbridge_url);
-                let handler = Handler::build(function.to_owned(), env, eventbridge).await?;
+                let platform = self.env.platform_for(function, &id);
+                let handler = Handler::build(function.to_owned(), platform).await?;
                 let container = Container {
                     id,
                     function: function.to_owned(),

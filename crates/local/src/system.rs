@@ -13,7 +13,6 @@ use crate::{
     shared::Shared,
     topology::{AUTH0_PARTNER_BUS, EMAIL_BUS, Topology},
     tracker::{Caller, Tracker, bind, serve},
-    util::uuid_v4,
 };
 use axum::{
     Extension, Json, Router,
@@ -23,6 +22,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use lambda_support::{MemoryStores, time::Clock};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::{
@@ -264,15 +264,21 @@ impl LocalSystem {
             eventbridge_url: eventbridge_url.clone(),
             sandboxes: sandboxes.clone(),
             process: options.env.clone(),
+            template: topology
+                .functions
+                .iter()
+                .map(|(binary, f)| (binary.clone(), f.environment.clone()))
+                .collect(),
             extra: crate::api::dixa_env(&dixa),
             per_function: options.function_env.clone(),
+            memory: MemoryStores::default(),
+            clock: Clock::default(),
         };
         let shared = Arc::new(Shared {
             topology,
             router,
             tracker: tracker.clone(),
             pools: Pools::default(),
-            tables: crate::dynamodb::Tables::default(),
             env,
         });
         if let Some(sandbox) = &auth0 {
@@ -359,9 +365,14 @@ impl LocalSystem {
         self.hybris.as_ref()
     }
 
-    /// The DynamoDB-compatible tables on the AWS endpoint.
-    pub fn tables(&self) -> &crate::dynamodb::Tables {
-        &self.shared.tables
+    /// The functions' stores (send-email's dedupe record, ...), shared by every container.
+    pub fn memory(&self) -> &MemoryStores {
+        &self.shared.env.memory
+    }
+
+    /// The functions' clock: a test moves it instead of sleeping.
+    pub fn clock(&self) -> &Clock {
+        &self.shared.env.clock
     }
 
     pub fn hops(&self) -> &Hops {
@@ -451,27 +462,11 @@ async fn put_events(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    // One AWS endpoint for every service the functions call, told apart by the target.
-    if let Some(op) = target.strip_prefix(crate::dynamodb::TARGET_PREFIX) {
-        let (status, body) = match shared.tables.call(op, &body) {
-            Ok(body) => (StatusCode::OK, body),
-            Err(refused) => (
-                StatusCode::from_u16(refused.status).unwrap_or(StatusCode::BAD_REQUEST),
-                refused.body(),
-            ),
-        };
-        return (
-            status,
-            [(header::CONTENT_TYPE, crate::dynamodb::CONTENT_TYPE)],
-            Json(body),
-        )
-            .into_response();
-    }
     if target != "AWSEvents.PutEvents" {
         return amz_error(
             StatusCode::BAD_REQUEST,
             "UnknownOperationException",
-            "The local AWS endpoint supports EventBridge PutEvents and the DynamoDB item operations only",
+            "The local AWS endpoint supports EventBridge PutEvents only (the functions' stores are in memory)",
         );
     }
     let origin = caller.and_then(|c| shared.tracker.current(&c.0.0));
@@ -502,9 +497,10 @@ async fn put_events(
             Err(refused) => {
                 failed += 1;
                 shared.tracker.hops.push(NewHop {
-                    trace: origin
-                        .as_ref()
-                        .map_or_else(|| format!("refused-{}", uuid_v4()), |o| o.trace.clone()),
+                    trace: origin.as_ref().map_or_else(
+                        || format!("refused-{}", uuid::Uuid::new_v4()),
+                        |o| o.trace.clone(),
+                    ),
                     parent: origin.as_ref().map(|o| o.request_id.clone()),
                     id: None,
                     what: What::EventRejected {

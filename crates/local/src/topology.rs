@@ -1,6 +1,6 @@
 //! What the local system wires, read from `infra/template.yaml` (through the `sam-template`
 //! model): every function's EventBridge rules (bus + pattern), its asynchronous
-//! invoke settings, and the API Gateway routes.
+//! invoke settings, its environment, and the API Gateway routes.
 
 use sam_template::{Function, Template, referenced_id};
 use serde_json::Value;
@@ -14,6 +14,20 @@ pub const AUTH0_PARTNER_BUS: &str = "aws.partner/auth0.com/local/auth0.logs";
 pub const DEFAULT_BUS: &str = "default";
 /// What `${AWS::StackName}` and `${Environment}` stand for locally.
 pub const STACK_NAME: &str = "local";
+
+/// The template parameters the local run deploys with, as a `samconfig.toml` environment does
+/// (`parameter_overrides`): the rest take their `Default`, and those without one are left
+/// unset (a sandbox gives the provider's settings).
+pub const LOCAL_PARAMETERS: &[(&str, &str)] = &[
+    (
+        "ResetPasswordUrl",
+        "https://shop.example/account/reset-password",
+    ),
+    ("SupportUrl", "https://shop.example/help"),
+    ("BloomreachSenderAddress", "security@shop.example"),
+    ("BloomreachSenderName", "Shop"),
+    ("BloomreachLanguage", "en"),
+];
 
 /// Which local bus a template reference stands for.
 fn local_bus(reference: &str) -> Option<&'static str> {
@@ -49,6 +63,11 @@ pub struct FunctionSpec {
     pub max_retries: Option<u64>,
     /// Logical id of the OnFailure destination.
     pub on_failure: Option<String>,
+    /// `Environment.Variables` as deployed with [`LOCAL_PARAMETERS`]: a `!Ref` to a parameter
+    /// gives its value, to a bus its local name, to another resource its logical id (a
+    /// store's name); a variable the local run cannot resolve (`!If`, a parameter without a
+    /// value) is left out.
+    pub environment: Vec<(String, String)>,
 }
 
 /// One API Gateway route (`Type: Api` event).
@@ -74,7 +93,8 @@ impl ApiRoute {
                 if g.is_empty() {
                     return None;
                 }
-                params.insert(name.to_owned(), crate::util::percent_decode(g));
+                let value = percent_encoding::percent_decode_str(g).decode_utf8_lossy();
+                params.insert(name.to_owned(), value.into_owned());
             } else if w != g {
                 return None;
             }
@@ -106,7 +126,7 @@ impl Topology {
         let mut functions = BTreeMap::new();
         let mut api_routes = Vec::new();
         for f in template.functions() {
-            let spec = function_spec(&f);
+            let spec = function_spec(&f, template);
             for (_, props) in f.events_of_type("Api") {
                 let (Some(path), Some(method)) = (props["Path"].as_str(), props["Method"].as_str())
                 else {
@@ -159,9 +179,17 @@ impl Topology {
     }
 }
 
-fn function_spec(f: &Function<'_>) -> FunctionSpec {
+fn function_spec(f: &Function<'_>, template: &Template) -> FunctionSpec {
     let props = f.props();
     let invoke = &props["EventInvokeConfig"];
+    let environment = props["Environment"]["Variables"]
+        .as_object()
+        .map(|vars| {
+            vars.iter()
+                .filter_map(|(name, value)| Some((name.clone(), resolve(value, template)?)))
+                .collect()
+        })
+        .unwrap_or_default();
     FunctionSpec {
         logical_id: f.id.to_owned(),
         binary: f.binary().to_owned(),
@@ -169,6 +197,36 @@ fn function_spec(f: &Function<'_>) -> FunctionSpec {
         max_retries: invoke["MaximumRetryAttempts"].as_u64(),
         on_failure: referenced_id(&invoke["DestinationConfig"]["OnFailure"]["Destination"])
             .map(str::to_owned),
+        environment,
+    }
+}
+
+/// An environment variable's value as the local deployment has it (see
+/// [`FunctionSpec::environment`]).
+fn resolve(value: &Value, template: &Template) -> Option<String> {
+    match value {
+        Value::String(s) => Some(substitute(s)),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => {
+            let id = value.get("Ref")?.as_str()?;
+            if let Some(bus) = local_bus(id) {
+                return Some(bus.to_owned());
+            }
+            match template.parameters().get(id) {
+                Some(parameter) => LOCAL_PARAMETERS
+                    .iter()
+                    .find(|(name, _)| *name == id)
+                    .map(|(_, v)| (*v).to_owned())
+                    .or_else(|| match &parameter["Default"] {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Number(n) => Some(n.to_string()),
+                        Value::Bool(b) => Some(b.to_string()),
+                        _ => None,
+                    }),
+                None => template.type_of(id).map(|_| id.to_owned()),
+            }
+        }
     }
 }
 
@@ -211,6 +269,37 @@ mod tests {
             .iter()
             .find(|r| r.method == "POST")
             .expect("POST route");
+        // Environments as deployed with the local parameters.
+        let env = |f: &str, name: &str| {
+            t.functions[f]
+                .environment
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(
+            env("send-email", "BLOCKED_EMAIL_WINDOW_MINUTES").as_deref(),
+            Some("60")
+        );
+        assert_eq!(
+            env("send-email", "DEDUPE_TABLE_NAME").as_deref(),
+            Some("SendEmailDedupeTable")
+        );
+        assert_eq!(
+            env("send-email", "SUPPORT_URL").as_deref(),
+            Some("https://shop.example/help")
+        );
+        assert_eq!(
+            env("email-transform", "EMAIL_BUS_NAME").as_deref(),
+            Some(EMAIL_BUS)
+        );
+        assert_eq!(
+            env("email-transform", "SCE_OLD_EMAIL_FIELD").as_deref(),
+            Some("email")
+        );
+        // No value locally: a parameter without a default, a condition.
+        assert_eq!(env("send-email", "BLOOMREACH_SECRET_ARN"), None);
+        assert_eq!(env("email-transform", "AUTH0_DOMAIN"), None);
         let params = route.path_parameters("/users/auth0%7Cabc/block").unwrap();
         assert_eq!(params["user_id"], "auth0|abc");
         assert_eq!(params["action"], "block");

@@ -1,30 +1,14 @@
-//! Small helpers: ids, timestamps, redaction, HTML escaping.
+//! Small helpers: random tokens, timestamps, redaction, HTML escaping.
 
+use percent_encoding::percent_decode_str;
 use rand::RngCore;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// A random UUID (version 4), as EventBridge event ids and Lambda request ids are.
-pub fn uuid_v4() -> String {
-    let mut b = [0u8; 16];
-    rand::rng().fill_bytes(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
 
 /// `n` random bytes, hex-encoded (2n characters).
 pub fn random_hex(n: usize) -> String {
     let mut b = vec![0u8; n];
     rand::rng().fill_bytes(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    hex::encode(b)
 }
 
 pub fn now_ms() -> u64 {
@@ -34,40 +18,10 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Epoch seconds → `2026-11-20T09:58:12Z` (EventBridge's `time` format).
-pub fn iso8601(epoch_secs: i64) -> String {
-    lambda_support::time::rfc3339(epoch_secs)
-}
-
-pub fn now_iso8601() -> String {
-    iso8601((now_ms() / 1_000) as i64)
-}
-
-/// Percent-decodes `s` (`+` stays `+`); invalid escapes are kept as they are.
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// A request path and query as it may be printed: every path segment or query value that holds
 /// an email address (`@`, encoded or not) becomes `<address>`.
 pub fn redact_path(path_and_query: &str) -> String {
-    let is_address = |part: &str| percent_decode(part).contains('@');
+    let is_address = |part: &str| percent_decode_str(part).decode_utf8_lossy().contains('@');
     let (path, query) = match path_and_query.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (path_and_query, None),
@@ -91,30 +45,12 @@ pub fn redact_path(path_and_query: &str) -> String {
     out
 }
 
-/// `user@example.com` → `u***@example.com`, for printed lines.
-pub fn mask_address(address: &str) -> String {
-    match address.split_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
-        }
-        None => "<address>".to_owned(),
-    }
-}
-
+/// `s` for HTML text and attribute values, escaped as Jinja2's markupsafe escapes (`&<>"'`) by
+/// minijinja's escaper. That one also escapes `/`, which is undone so that links read as
+/// Bloomreach's Jinja writes them: every `&` of `s` comes out as `&amp;`, so `&#x2f;` in its
+/// output only ever stands for a `/`.
 pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    minijinja::HtmlEscape(s).to_string().replace("&#x2f;", "/")
 }
 
 /// A safe file-name part: letters, digits and `@._+-` kept, the rest `_`.
@@ -135,21 +71,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn formats_epoch_seconds() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(1_795_168_692), "2026-11-20T09:58:12Z");
-        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-    }
-
-    #[test]
-    fn uuids_look_like_uuids() {
-        let id = uuid_v4();
-        assert_eq!(id.len(), 36);
-        assert_eq!(&id[14..15], "4");
-        assert_ne!(id, uuid_v4());
-    }
-
-    #[test]
     fn redacts_addresses_in_paths_and_queries() {
         assert_eq!(
             redact_path("/api/v2/users-by-email?email=jane%2Bshop%40example.com&x=1"),
@@ -163,6 +84,21 @@ mod tests {
             redact_path("/api/v2/users/auth0%7Cabc"),
             "/api/v2/users/auth0%7Cabc"
         );
-        assert_eq!(mask_address("jane@example.com"), "j***@example.com");
+    }
+
+    #[test]
+    fn escapes_for_text_and_attributes_but_keeps_slashes() {
+        assert_eq!(
+            html_escape(r#"<a href="https://x/&#x2f;">'&'</a>"#),
+            "&lt;a href=&quot;https://x/&amp;#x2f;&quot;&gt;&#x27;&amp;&#x27;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn random_hex_is_hex_of_n_bytes() {
+        let token = random_hex(16);
+        assert_eq!(token.len(), 32);
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(token, random_hex(16));
     }
 }

@@ -1,12 +1,37 @@
-//! Dedupe runs locally as in production: send-email's own dedupe code, through the real
-//! DynamoDB SDK client, against the DynamoDB-compatible tables on the local AWS endpoint.
+//! Dedupe and the block window run locally as in production: send-email is built by its own
+//! `bootstrap` from the template's settings, and its dedupe logic runs over the in-memory store
+//! (the store's rules are tested on both stores in send-email's own tests).
 
 mod common;
 
-use local::{dynamodb::DEDUPE_TABLE, hops::What};
-use send_email::dedupe::{Claim, Dedupe};
+use local::{LocalSystem, hops::What, send};
+use send_email::dedupe::MemoryStore;
+use serde_json::{Value, json};
 use std::time::Duration;
 use test_support::logs::logs;
+
+/// The store the template names (`DEDUPE_TABLE_NAME: !Ref SendEmailDedupeTable`).
+const DEDUPE_TABLE: &str = "SendEmailDedupeTable";
+
+fn send_email_results(hops: &[local::hops::Hop]) -> Vec<String> {
+    hops.iter()
+        .filter_map(|h| match &h.what {
+            What::Succeeded {
+                function, result, ..
+            } if function == "send-email" => result["status"].as_str().map(str::to_owned),
+            _ => None,
+        })
+        .collect()
+}
+
+fn emails_of(system: &LocalSystem, kind: &str) -> usize {
+    system
+        .outbox()
+        .entries()
+        .into_iter()
+        .filter(|e| e.kind == kind)
+        .count()
+}
 
 #[tokio::test]
 async fn the_same_log_sent_twice_gives_one_email_and_a_duplicate() {
@@ -17,113 +42,75 @@ async fn the_same_log_sent_twice_gives_one_email_and_a_duplicate() {
     let (_, first) = common::put_sample(&system, &client, "scp").await;
     let (_, second) = common::put_sample(&system, &client, "scp").await;
 
-    let results = |hops: &[local::hops::Hop]| -> Vec<String> {
-        hops.iter()
-            .filter_map(|h| match &h.what {
-                What::Succeeded {
-                    function, result, ..
-                } if function == "send-email" => result["status"].as_str().map(str::to_owned),
-                _ => None,
-            })
-            .collect()
-    };
-    assert_eq!(results(&first), ["sent"]);
-    assert_eq!(results(&second), ["duplicate"]);
-    let emails: Vec<_> = system
-        .outbox()
-        .entries()
-        .into_iter()
-        .filter(|e| e.kind == "password_changed")
-        .collect();
+    assert_eq!(send_email_results(&first), ["sent"]);
+    assert_eq!(send_email_results(&second), ["duplicate"]);
     assert_eq!(
-        emails.len(),
+        emails_of(&system, "password_changed"),
         1,
         "one email for one log, however often it arrives"
     );
-    assert_eq!(system.tables().len(DEDUPE_TABLE), 1);
+    assert_eq!(system.memory().get::<MemoryStore>(DEDUPE_TABLE).len(), 1);
 }
 
-#[tokio::test]
-async fn claim_complete_and_release_behave_as_on_dynamodb() {
-    let system = common::start().await;
-    let sdk = local::functions::sdk_config(&system.endpoints().eventbridge).await;
-    let dedupe = Dedupe::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        DEDUPE_TABLE,
-        Duration::from_secs(3600),
-    );
-    let lock = Duration::from_secs(30);
-
-    assert_eq!(dedupe.claim("a:kind", lock).await.unwrap(), Claim::Acquired);
-    // Held by the first claim: a concurrent delivery must wait.
-    assert_eq!(
-        dedupe.claim("a:kind", lock).await.unwrap(),
-        Claim::InProgress
-    );
-    dedupe.complete("a:kind").await.unwrap();
-    assert_eq!(
-        dedupe.claim("a:kind", lock).await.unwrap(),
-        Claim::AlreadySent
-    );
-    // Release only drops an in-progress lock, never a completed record.
-    dedupe.release("a:kind").await.unwrap();
-    assert_eq!(
-        dedupe.claim("a:kind", lock).await.unwrap(),
-        Claim::AlreadySent
-    );
-
-    // A failed send releases its lock and a retry can send.
-    assert_eq!(dedupe.claim("b:kind", lock).await.unwrap(), Claim::Acquired);
-    dedupe.release("b:kind").await.unwrap();
-    assert_eq!(dedupe.claim("b:kind", lock).await.unwrap(), Claim::Acquired);
-
-    // A lock that ran out (an invocation that timed out mid-send) can be taken over.
-    assert_eq!(
-        dedupe.claim("c:kind", Duration::ZERO).await.unwrap(),
-        Claim::Acquired
-    );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(dedupe.claim("c:kind", lock).await.unwrap(), Claim::Acquired);
-
-    // A record past its expiry no longer blocks (expiry is in the condition, not TTL).
-    let short = Dedupe::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        DEDUPE_TABLE,
-        Duration::ZERO,
-    );
-    assert_eq!(short.claim("d:kind", lock).await.unwrap(), Claim::Acquired);
-    short.complete("d:kind").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(short.claim("d:kind", lock).await.unwrap(), Claim::Acquired);
+/// The `limit_wc` sample as another log (its own `log_id`) for the same address.
+fn block_log(n: u32) -> Value {
+    let mut log = send::read_json(&common::sample_path("limit_wc")).expect("sample");
+    let log_id = format!("9002026112009581104300000000000{n:04}");
+    log["id"] = json!(format!("6a7e8feb-0000-4000-8000-{n:012}"));
+    log["detail"]["log_id"] = json!(log_id);
+    log["detail"]["data"]["log_id"] = json!(log_id);
+    log
 }
 
+async fn put(
+    system: &LocalSystem,
+    client: &aws_sdk_eventbridge::Client,
+    log: &Value,
+) -> Vec<String> {
+    send_email_results(&common::put(system, client, log).await.1)
+}
+
+/// Production sends one `account_blocked` email per address per `BLOCKED_EMAIL_WINDOW_MINUTES`
+/// (60 in the template); so does the local run, which reads the same template.
 #[tokio::test]
-async fn unknown_tables_operations_and_expressions_are_refused_not_misread() {
+async fn two_block_logs_for_one_address_within_the_window_give_one_email() {
+    let _logs = logs();
     let system = common::start().await;
-    let sdk = local::functions::sdk_config(&system.endpoints().eventbridge).await;
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
-    use aws_sdk_dynamodb::types::AttributeValue;
+    let client = common::eventbridge(&system).await;
 
-    let err = client
-        .get_item()
-        .table_name("no-such-table")
-        .key("dedupe_key", AttributeValue::S("x".into()))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(err.into_service_error().is_resource_not_found_exception());
+    assert_eq!(put(&system, &client, &block_log(1)).await, ["sent"]);
+    assert_eq!(put(&system, &client, &block_log(2)).await, ["skipped"]);
+    assert_eq!(emails_of(&system, "account_blocked"), 1);
 
-    let err = client
-        .put_item()
-        .table_name(DEDUPE_TABLE)
-        .item("dedupe_key", AttributeValue::S("x".into()))
-        .condition_expression("begins_with(dedupe_key, :p)")
-        .expression_attribute_values(":p", AttributeValue::S("x".into()))
-        .send()
-        .await
-        .unwrap_err();
-    let message = format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&err));
-    assert!(message.contains("ValidationException"), "{message}");
-    // Nothing was written by the refused request.
-    assert!(system.tables().is_empty(DEDUPE_TABLE));
+    // The window is the template's 60 minutes, on the functions' clock.
+    system.clock().advance(Duration::from_secs(61 * 60));
+    assert_eq!(put(&system, &client, &block_log(3)).await, ["sent"]);
+    assert_eq!(emails_of(&system, "account_blocked"), 2);
+}
+
+/// A function's setting comes from the template, as deployed: with the template's default
+/// changed (and nothing in `local` changed), the local run follows it.
+#[tokio::test]
+async fn a_setting_changed_in_the_template_is_followed_locally() {
+    let _logs = logs();
+    let template =
+        std::fs::read_to_string(common::workspace().join("infra/template.yaml")).expect("template");
+    let parameter = "  BlockedEmailWindowMinutes:\n";
+    let at = template.find(parameter).expect("the window parameter") + parameter.len();
+    let default_at = at + template[at..].find("Default: 60").expect("its default");
+    let changed = format!(
+        "{}Default: 0{}",
+        &template[..default_at],
+        &template[default_at + "Default: 60".len()..]
+    );
+    let path = common::temp_dir("template").join("template.yaml");
+    std::fs::write(&path, changed).expect("write template");
+    let mut options = common::options();
+    options.template = path;
+    let system = LocalSystem::start(options).await.expect("starts");
+    let client = common::eventbridge(&system).await;
+
+    assert_eq!(put(&system, &client, &block_log(1)).await, ["sent"]);
+    assert_eq!(put(&system, &client, &block_log(2)).await, ["sent"]);
+    assert_eq!(emails_of(&system, "account_blocked"), 2);
 }

@@ -86,3 +86,36 @@ pub mod params;
 
 pub use config::Config;
 pub use handler::{Handler, HandlerError};
+
+use lambda_support::{Platform, StartError};
+use std::sync::Arc;
+
+/// The ready handler, from the platform's settings: what `main` runs on Lambda and the local
+/// run runs in each container. With `DEDUPE_TABLE_NAME` set, the dedupe record lives in that
+/// DynamoDB table, or in the platform's memory in the local run.
+pub async fn bootstrap(platform: &Platform) -> Result<Handler, StartError> {
+    let secrets = lambda_support::secrets_manager!(platform);
+    let aws = platform.aws_access();
+    let config = Config::from_env(platform.env(), secrets)
+        .await
+        .map_err(StartError::config)?;
+    let dedupe = config
+        .dedupe_table
+        .clone()
+        .map(|table| (table, config.dedupe_keep, config.block_window));
+    let mut handler = Handler::new(config).map_err(StartError::clients)?;
+    if let Some((table, keep, window)) = dedupe {
+        let store: Arc<dyn dedupe::DedupeStore> = match platform.memory() {
+            Some(memory) => memory.get::<dedupe::MemoryStore>(&table),
+            None => Arc::new(dedupe::DynamoDbStore::new(
+                aws_sdk_dynamodb::Client::new(&aws.config().await),
+                table,
+            )),
+        };
+        let dedupe = dedupe::Dedupe::new(store, keep)
+            .with_block_window(window)
+            .with_clock(platform.clock().clone());
+        handler = handler.with_dedupe(dedupe);
+    }
+    Ok(handler)
+}

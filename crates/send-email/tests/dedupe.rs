@@ -1,14 +1,19 @@
 //! The DynamoDB dedupe record against moto server, with a wiremock Bloomreach: one email per
 //! `dedupe_key`, a failed send released for the retry, a held lock respected.
 
+use auth0_events::{EmailAddress, EmailKind};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
 use lambda_runtime::{Context, LambdaEvent};
-use lambda_support::Env;
-use send_email::{Config, Handler, dedupe::Dedupe};
+use lambda_support::{Env, Platform, time::Clock};
+use send_email::{
+    Handler,
+    dedupe::{Claim, Dedupe, DedupeStore, DynamoDbStore, MemoryStore},
+};
 use serde_json::{Value, json};
+use std::{sync::Arc, time::Duration};
 use test_support::logs;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
 
@@ -30,6 +35,8 @@ fn invocation(payload: Value) -> LambdaEvent<Value> {
     LambdaEvent::new(payload, ctx)
 }
 
+/// send-email as its `main` builds it (`bootstrap`), on moto: the dedupe record in a real
+/// DynamoDB table.
 async fn setup(
     bloomreach: &MockServer,
 ) -> (
@@ -41,6 +48,30 @@ async fn setup(
     let moto = test_support::moto::server().await;
     let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = create_table(&dynamo).await;
+    let mut pairs: Vec<(String, String)> = vec![
+        ("BLOOMREACH_API_BASE".to_owned(), bloomreach.uri()),
+        ("BLOOMREACH_PROJECT_TOKEN".to_owned(), "project".to_owned()),
+        ("BLOOMREACH_API_KEY_ID".to_owned(), "key".to_owned()),
+        ("BLOOMREACH_API_SECRET".to_owned(), "secret".to_owned()),
+        ("SEND_MAX_ATTEMPTS".to_owned(), "1".to_owned()),
+        ("DEDUPE_TABLE_NAME".to_owned(), table.clone()),
+        ("BLOCKED_EMAIL_WINDOW_MINUTES".to_owned(), "60".to_owned()),
+    ];
+    for kind in auth0_events::EmailKind::ALL {
+        pairs.push((send_email::config::template_var(kind), "tpl".to_owned()));
+    }
+    let aws = test_support::aws::env_for(moto.endpoint())
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v));
+    pairs.extend(aws);
+    let handler = send_email::bootstrap(&Platform::aws(Env::from_pairs(pairs)))
+        .await
+        .unwrap();
+    (handler, dynamo, table, moto)
+}
+
+async fn create_table(dynamo: &aws_sdk_dynamodb::Client) -> String {
     let table = test_support::unique("dedupe");
     dynamo
         .create_table()
@@ -63,26 +94,106 @@ async fn setup(
         .send()
         .await
         .unwrap();
-    let mut pairs = vec![
-        ("BLOOMREACH_API_BASE".to_owned(), bloomreach.uri()),
-        ("BLOOMREACH_PROJECT_TOKEN".to_owned(), "project".to_owned()),
-        ("BLOOMREACH_API_KEY_ID".to_owned(), "key".to_owned()),
-        ("BLOOMREACH_API_SECRET".to_owned(), "secret".to_owned()),
-        ("SEND_MAX_ATTEMPTS".to_owned(), "1".to_owned()),
-        ("DEDUPE_TABLE_NAME".to_owned(), table.clone()),
-    ];
-    for kind in auth0_events::EmailKind::ALL {
-        pairs.push((send_email::config::template_var(kind), "tpl".to_owned()));
-    }
-    let config = Config::from_env(&Env::from_pairs(pairs), async || unreachable!())
-        .await
+    table
+}
+
+/// The rules of claim, complete, release and the window, on any store. Time is moved on the
+/// clock, never slept.
+async fn store_follows_the_rules(store: Arc<dyn DedupeStore>) {
+    let clock = Clock::default();
+    let dedupe =
+        Dedupe::new(Arc::clone(&store), Duration::from_secs(3600)).with_clock(clock.clone());
+    let lock = Duration::from_secs(30);
+
+    assert_eq!(dedupe.claim("a:kind", lock).await.unwrap(), Claim::Acquired);
+    // Held by the first claim: a concurrent delivery must wait.
+    assert_eq!(
+        dedupe.claim("a:kind", lock).await.unwrap(),
+        Claim::InProgress
+    );
+    dedupe.complete("a:kind").await.unwrap();
+    assert_eq!(
+        dedupe.claim("a:kind", lock).await.unwrap(),
+        Claim::AlreadySent
+    );
+    // Release only drops an in-progress lock, never a completed record.
+    dedupe.release("a:kind").await.unwrap();
+    assert_eq!(
+        dedupe.claim("a:kind", lock).await.unwrap(),
+        Claim::AlreadySent
+    );
+
+    // A failed send releases its lock and a retry can send.
+    assert_eq!(dedupe.claim("b:kind", lock).await.unwrap(), Claim::Acquired);
+    dedupe.release("b:kind").await.unwrap();
+    assert_eq!(dedupe.claim("b:kind", lock).await.unwrap(), Claim::Acquired);
+
+    // A lock that ran out (an invocation that timed out mid-send) can be taken over; one that
+    // has not, cannot.
+    assert_eq!(
+        dedupe.claim("c:kind", Duration::ZERO).await.unwrap(),
+        Claim::Acquired
+    );
+    assert_eq!(
+        dedupe.claim("c:kind", lock).await.unwrap(),
+        Claim::InProgress
+    );
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(dedupe.claim("c:kind", lock).await.unwrap(), Claim::Acquired);
+
+    // A record past its expiry no longer blocks (expiry is in the condition, not TTL).
+    let short = Dedupe::new(Arc::clone(&store), Duration::ZERO).with_clock(clock.clone());
+    assert_eq!(short.claim("d:kind", lock).await.unwrap(), Claim::Acquired);
+    short.complete("d:kind").await.unwrap();
+    assert_eq!(
+        short.claim("d:kind", lock).await.unwrap(),
+        Claim::AlreadySent
+    );
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(short.claim("d:kind", lock).await.unwrap(), Claim::Acquired);
+
+    // One window per key: taken, refused within it, free after it, given back after a failure.
+    let windowed = Dedupe::new(Arc::clone(&store), Duration::from_secs(3600))
+        .with_block_window(Duration::from_secs(900))
+        .with_clock(clock.clone());
+    let recipient = EmailAddress::parse("jane.doe@example.com").unwrap();
+    let key = windowed
+        .window_key(EmailKind::AccountBlocked, &recipient)
         .unwrap();
-    assert_eq!(config.dedupe_table.as_deref(), Some(table.as_str()));
-    assert_eq!(config.block_window, std::time::Duration::from_secs(3_600));
-    let dedupe = Dedupe::new(dynamo.clone(), &table, config.dedupe_keep)
-        .with_block_window(config.block_window);
-    let handler = Handler::new(config).unwrap().with_dedupe(dedupe);
-    (handler, dynamo, table, moto)
+    assert!(
+        !key.contains("jane"),
+        "the window key carries no address: {key}"
+    );
+    assert_eq!(
+        windowed.window_key(EmailKind::PasswordChanged, &recipient),
+        None
+    );
+    assert!(windowed.claim_window(&key).await.unwrap());
+    assert!(!windowed.claim_window(&key).await.unwrap());
+    clock.advance(Duration::from_secs(901));
+    assert!(windowed.claim_window(&key).await.unwrap());
+    windowed.release_window(&key).await.unwrap();
+    assert!(windowed.claim_window(&key).await.unwrap());
+}
+
+#[tokio::test]
+async fn the_dynamodb_store_follows_the_rules() {
+    let moto = test_support::moto::server().await;
+    let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = create_table(&dynamo).await;
+    store_follows_the_rules(Arc::new(DynamoDbStore::new(dynamo, table))).await;
+}
+
+#[tokio::test]
+async fn the_memory_store_follows_the_same_rules() {
+    let store = Arc::new(MemoryStore::default());
+    store_follows_the_rules(Arc::clone(&store) as Arc<dyn DedupeStore>).await;
+    assert_eq!(
+        store.len(),
+        5,
+        "a, b, c, d and the window: as many records as in a table"
+    );
 }
 
 async fn record(dynamo: &aws_sdk_dynamodb::Client, table: &str) -> Option<String> {

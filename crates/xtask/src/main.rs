@@ -5,14 +5,10 @@
 //!   run and runs every test in the workspace.
 //! - `run`: the whole system locally (crate `local`: `up`); `send FILE...` sends events into it.
 //! - `bench [N]`: cold start, warm CPU and latency, peak memory and size of each function next
-//!   to a bare `lambda_runtime` echo (the floor), with ratios (see `bench.rs`).
-
-mod bench;
-mod run;
-mod size;
-mod test;
+//!   to a bare `lambda_runtime` echo (the floor), with ratios (crate `bench`).
 
 use std::process::ExitCode;
+use xtask::{run, test};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,7 +16,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(&args[1..]),
         Some("run") => run::local("up", &args[1..]),
         Some("send") => run::local("send", &args[1..]),
-        Some("bench") => bench::run(&args[1..]),
+        Some("bench") => run::cargo_run("bench", &args[1..]),
         _ => {
             eprintln!("usage: cargo xtask test [<test runner args>]");
             eprintln!("       cargo xtask run [--port-base N] [--logs]");

@@ -2,9 +2,10 @@
 //! tools (Python: moto, cfn-lint; Debian: chromium, chromium-driver), starts one moto server,
 //! runs every test, then checks the size budgets (`size.rs`) on the release binaries.
 
+use crate::workspace_root;
 use std::{
     net::{TcpListener, TcpStream},
-    path::{Path, PathBuf},
+    path::Path,
     process::{Child, Command, Stdio},
     thread::sleep,
     time::{Duration, Instant},
@@ -42,19 +43,6 @@ pub fn run(extra: &[String]) -> Result<(), String> {
     }
     // After the tests pass; reuses the release builds when they are up to date.
     crate::size::check(&root)
-}
-
-/// The clone `cargo xtask` was run in: cargo sets `CARGO_MANIFEST_DIR` for the process it
-/// runs (crates/xtask of that clone); the compile-time value is only a fallback.
-pub fn workspace_root() -> PathBuf {
-    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    manifest_dir
-        .ancestors()
-        .nth(2)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 fn python() -> String {

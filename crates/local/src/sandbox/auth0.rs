@@ -18,11 +18,11 @@
 //! `LOCAL_AUTH0_LOGS_SCE=false`): whether the real Auth0 logs `sce` for a Management API
 //! change is unverified, so the local system runs either way.
 
-use super::templates::provider_email;
+use super::{oauth_error, templates::provider_email};
 use crate::{
     outbox::{Email, Outbox},
     tracker::{Caller, Recorded},
-    util::{now_iso8601, random_hex},
+    util::random_hex,
 };
 use axum::{
     Extension, Json, Router,
@@ -32,6 +32,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use lambda_support::time::now_rfc3339;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::{
@@ -266,14 +267,7 @@ fn fields(headers: &HeaderMap, body: &Bytes) -> HashMap<String, String> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if form {
-        let text = String::from_utf8_lossy(body);
-        text.split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .map(|(k, v)| {
-                let decode = |s: &str| crate::util::percent_decode(&s.replace('+', " "));
-                (decode(k), decode(v))
-            })
-            .collect()
+        form_urlencoded::parse(body).into_owned().collect()
     } else {
         serde_json::from_slice::<HashMap<String, Value>>(body)
             .unwrap_or_default()
@@ -287,26 +281,22 @@ async fn token(State(s): State<Auth0Sandbox>, headers: HeaderMap, body: Bytes) -
     let f = fields(&headers, &body);
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
     if get("grant_type") != "client_credentials" {
-        return (
+        return oauth_error(
             StatusCode::FORBIDDEN,
-            Json(json!({"error": "unauthorized_client", "error_description": "Grant type not allowed for the client."})),
-        )
-            .into_response();
+            "unauthorized_client",
+            "Grant type not allowed for the client.",
+        );
     }
     if get("client_id") != s.settings.client_id || get("client_secret") != s.settings.client_secret
     {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"error": "access_denied", "error_description": "Unauthorized"})),
-        )
-            .into_response();
+        return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
     }
     if get("audience") != s.settings.audience() {
-        return (
+        return oauth_error(
             StatusCode::FORBIDDEN,
-            Json(json!({"error": "access_denied", "error_description": "Service not enabled within domain"})),
-        )
-            .into_response();
+            "access_denied",
+            "Service not enabled within domain",
+        );
     }
     let token = format!("sandbox-{}", random_hex(24));
     s.state().tokens.insert(token.clone());
@@ -448,7 +438,7 @@ async fn patch_user(
         if let Some(v) = patch.get("blocked") {
             user["blocked"] = v.clone();
         }
-        user["updated_at"] = json!(now_iso8601());
+        user["updated_at"] = json!(now_rfc3339());
         let updated = user.clone();
         if verify && let Some(email) = email_of(&updated) {
             state.verifications.push(email);
@@ -508,17 +498,17 @@ fn sce_log(s: &Auth0Sandbox, user: &Value, old: &str, new: &str) -> Value {
     let connection = user["identities"][0]["connection"].clone();
     json!({
         "version": "0",
-        "id": crate::util::uuid_v4(),
+        "id": uuid::Uuid::new_v4().to_string(),
         "detail-type": "Auth0 log",
         "source": format!("aws.partner/auth0.com/{}/auth0.logs", s.settings.domain),
         "account": crate::eventbridge::ACCOUNT,
-        "time": now_iso8601(),
+        "time": now_rfc3339(),
         "region": crate::eventbridge::REGION,
         "resources": [],
         "detail": {
             "log_id": log_id,
             "data": {
-                "date": now_iso8601(),
+                "date": now_rfc3339(),
                 "type": "sce",
                 "description": "Email changed",
                 "connection": connection,
@@ -543,24 +533,36 @@ fn blocks_json(blocks: Vec<Block>) -> Response {
     Json(json!({ "blocked_for": blocks })).into_response()
 }
 
+/// Answers a `user-blocks/{id}` call with `then` of the user's identifiers (lower-cased), or as
+/// Auth0 does when the token is not valid or no user has that id.
+fn with_user_identifiers(
+    s: &Auth0Sandbox,
+    headers: &HeaderMap,
+    id: &str,
+    then: impl FnOnce(Vec<String>) -> Response,
+) -> Response {
+    if let Some(r) = unauthorized(s, headers) {
+        return r;
+    }
+    match s.user(id) {
+        Some(user) => then(Auth0Sandbox::identifiers(&user)),
+        None => no_user(),
+    }
+}
+
 async fn get_user_blocks(
     State(s): State<Auth0Sandbox>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(r) = unauthorized(&s, &headers) {
-        return r;
-    }
-    let Some(user) = s.user(&id) else {
-        return no_user();
-    };
-    let ids = Auth0Sandbox::identifiers(&user);
-    let blocks = s
-        .blocks()
-        .into_iter()
-        .filter(|b| ids.contains(&b.identifier.to_ascii_lowercase()))
-        .collect();
-    blocks_json(blocks)
+    with_user_identifiers(&s, &headers, &id, |ids| {
+        let blocks = s
+            .blocks()
+            .into_iter()
+            .filter(|b| ids.contains(&b.identifier.to_ascii_lowercase()))
+            .collect();
+        blocks_json(blocks)
+    })
 }
 
 async fn delete_user_blocks(
@@ -568,31 +570,33 @@ async fn delete_user_blocks(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(r) = unauthorized(&s, &headers) {
+    with_user_identifiers(&s, &headers, &id, |ids| {
+        s.state()
+            .blocks
+            .retain(|b| !ids.contains(&b.identifier.to_ascii_lowercase()));
+        StatusCode::NO_CONTENT.into_response()
+    })
+}
+
+/// Answers a `user-blocks?identifier=` call with `then` of the identifier, or as Auth0 does
+/// when the token is not valid or the query names none.
+fn with_identifier(
+    s: &Auth0Sandbox,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    then: impl FnOnce(&str) -> Response,
+) -> Response {
+    if let Some(r) = unauthorized(s, headers) {
         return r;
     }
-    let Some(user) = s.user(&id) else {
-        return no_user();
-    };
-    let ids = Auth0Sandbox::identifiers(&user);
-    s.state()
-        .blocks
-        .retain(|b| !ids.contains(&b.identifier.to_ascii_lowercase()));
-    StatusCode::NO_CONTENT.into_response()
-}
-
-fn identifier(q: &HashMap<String, String>) -> Option<&str> {
-    q.get("identifier")
-        .map(String::as_str)
-        .filter(|i| !i.is_empty())
-}
-
-fn no_identifier() -> Response {
-    api_error(
-        StatusCode::BAD_REQUEST,
-        "Query validation error: 'Missing required property: identifier' on property identifier.",
-        "invalid_query_string",
-    )
+    match q.get("identifier").filter(|i| !i.is_empty()) {
+        Some(i) => then(i),
+        None => api_error(
+            StatusCode::BAD_REQUEST,
+            "Query validation error: 'Missing required property: identifier' on property identifier.",
+            "invalid_query_string",
+        ),
+    }
 }
 
 async fn get_blocks_by_identifier(
@@ -600,13 +604,9 @@ async fn get_blocks_by_identifier(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = unauthorized(&s, &headers) {
-        return r;
-    }
-    match identifier(&q) {
-        Some(i) => blocks_json(s.blocks_for_identifier(i)),
-        None => no_identifier(),
-    }
+    with_identifier(&s, &headers, &q, |i| {
+        blocks_json(s.blocks_for_identifier(i))
+    })
 }
 
 async fn delete_blocks_by_identifier(
@@ -614,18 +614,12 @@ async fn delete_blocks_by_identifier(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = unauthorized(&s, &headers) {
-        return r;
-    }
-    match identifier(&q) {
-        Some(i) => {
-            s.state()
-                .blocks
-                .retain(|b| !b.identifier.eq_ignore_ascii_case(i));
-            StatusCode::NO_CONTENT.into_response()
-        }
-        None => no_identifier(),
-    }
+    with_identifier(&s, &headers, &q, |i| {
+        s.state()
+            .blocks
+            .retain(|b| !b.identifier.eq_ignore_ascii_case(i));
+        StatusCode::NO_CONTENT.into_response()
+    })
 }
 
 async fn change_password(

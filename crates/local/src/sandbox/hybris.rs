@@ -12,7 +12,7 @@
 //! `InvalidResourceError`. A reset for a known customer is written to the outbox too (the
 //! email Hybris would send); for an unknown one Hybris answers the same and sends nothing.
 
-use super::templates::provider_email;
+use super::{oauth_error, templates::provider_email};
 use crate::{
     outbox::{Email, Outbox},
     tracker::Recorded,
@@ -29,7 +29,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex},
 };
 
@@ -205,37 +205,27 @@ fn occ_error(status: StatusCode, kind: &str, message: &str) -> Response {
         .into_response()
 }
 
-fn form(body: &Bytes) -> Vec<(String, String)> {
-    let decode = |s: &str| crate::util::percent_decode(&s.replace('+', " "));
-    String::from_utf8_lossy(body)
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (decode(k), decode(v)))
-        .collect()
+fn form(body: &Bytes) -> HashMap<String, String> {
+    form_urlencoded::parse(body).into_owned().collect()
 }
 
 async fn token(State(s): State<HybrisSandbox>, body: Bytes) -> Response {
     let f = form(&body);
-    let get = |k: &str| {
-        f.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+    let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
     if get("grant_type") != "client_credentials" {
-        return (
+        return oauth_error(
             StatusCode::BAD_REQUEST,
-            Json(json!({"error": "unsupported_grant_type", "error_description": "Unsupported grant type"})),
-        )
-            .into_response();
+            "unsupported_grant_type",
+            "Unsupported grant type",
+        );
     }
     if get("client_id") != s.settings.client_id || get("client_secret") != s.settings.client_secret
     {
-        return (
+        return oauth_error(
             StatusCode::UNAUTHORIZED,
-            Json(json!({"error": "invalid_client", "error_description": "Bad client credentials"})),
-        )
-            .into_response();
+            "invalid_client",
+            "Bad client credentials",
+        );
     }
     let token = random_hex(16);
     s.state().tokens.insert(token.clone());
@@ -303,8 +293,8 @@ async fn forgotten_password_tokens(
         return r;
     }
     let f = form(&body);
-    match f.iter().find(|(k, _)| k == "userId") {
-        Some((_, uid)) if !uid.trim().is_empty() => {
+    match f.get("userId") {
+        Some(uid) if !uid.trim().is_empty() => {
             let request = json!({ "userId": uid });
             s.reset(uid, "forgottenpasswordtokens", &request)
         }

@@ -38,7 +38,7 @@ pub async fn start() -> LocalSystem {
 
 /// The real SDK client, pointed at the local EventBridge endpoint.
 pub async fn eventbridge(system: &LocalSystem) -> aws_sdk_eventbridge::Client {
-    let sdk = local::functions::sdk_config(&system.endpoints().eventbridge).await;
+    let sdk = local::functions::sdk_config(&system.endpoints().eventbridge);
     aws_sdk_eventbridge::Client::new(&sdk)
 }
 
@@ -56,14 +56,23 @@ pub async fn put_sample(
     name: &str,
 ) -> (Vec<String>, Vec<Hop>) {
     let sample = send::read_json(&sample_path(name)).expect("sample");
-    let entry = send::entry_for(&sample, None).expect("entry");
+    put(system, client, &sample).await
+}
+
+/// Puts one event (an EventBridge envelope, as the samples are) as [`put_sample`] does.
+pub async fn put(
+    system: &LocalSystem,
+    client: &aws_sdk_eventbridge::Client,
+    event: &serde_json::Value,
+) -> (Vec<String>, Vec<Hop>) {
+    let entry = send::entry_for(event, None).expect("entry");
     let out = client
         .put_events()
         .entries(entry)
         .send()
         .await
         .expect("PutEvents");
-    assert_eq!(out.failed_entry_count(), 0, "{name}: {out:?}");
+    assert_eq!(out.failed_entry_count(), 0, "{out:?}");
     let ids: Vec<String> = out
         .entries()
         .iter()
