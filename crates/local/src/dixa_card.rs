@@ -19,7 +19,6 @@
 //! variable the card's `{% assign card = ... %}` line names ([`response_variable`]): which
 //! variable Dixa uses is UNVERIFIED, so that line is the one to change.
 
-use crate::util::html_escape;
 use axum::{
     Router,
     extract::{Query, State},
@@ -27,6 +26,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
+use sandboxes::text::html_escape;
 use serde_json::Value;
 use std::{collections::HashMap, path::PathBuf, sync::Arc};
 
@@ -176,7 +176,7 @@ async fn page(Query(q): Query<HashMap<String, String>>) -> Response {
             StatusCode::BAD_REQUEST,
             "Dixa card preview: which customer?",
             "Add ?email=<address>, e.g. /dixa/card?email=jane.doe%40example.com \
-             (the Auth0 sandbox's seeded users are in crates/local/seed/auth0.json).",
+             (the Auth0 sandbox's seeded users are in crates/sandboxes/seed/auth0.json).",
         );
     };
     let same_origin = match q.get("mode").map(String::as_str) {

@@ -18,21 +18,17 @@
 //! - a record of every **hop**, served at `GET /_local/hops` on the EventBridge endpoint:
 //!   [`hops`]. `local send` ([`send`]) puts events with the real SDK client and prints them.
 
-pub mod api;
+pub mod aws;
 pub mod dixa_card;
-pub mod eventbridge;
-pub mod functions;
-pub mod hops;
-pub mod outbox;
-pub mod sandbox;
-pub mod send;
-pub mod shared;
-pub mod system;
-pub mod topology;
-pub mod tracker;
-pub mod util;
+pub mod runner;
 
-pub use api::DixaSecrets;
+// The paths the tests and `main` use.
+pub use aws::{eventbridge, topology};
+pub use runner::{api, functions, hops, send, system};
+
+pub use runner::api::DixaSecrets;
+/// The provider sandboxes, a crate of their own (`crates/sandboxes`).
+pub use sandboxes::{self as sandbox, outbox};
 pub use system::{Endpoints, LocalSystem, Options, Ports};
 
 use std::path::{Path, PathBuf};

@@ -15,23 +15,23 @@ use std::collections::BTreeSet;
 const SECURITY: [(EmailKind, &str, &str); 4] = [
     (
         EmailKind::AccountBlocked,
-        include_str!("../../../../templates/email/account_blocked.subject.txt"),
-        include_str!("../../../../templates/email/account_blocked.html"),
+        include_str!("../../../templates/email/account_blocked.subject.txt"),
+        include_str!("../../../templates/email/account_blocked.html"),
     ),
     (
         EmailKind::PasswordChanged,
-        include_str!("../../../../templates/email/password_changed.subject.txt"),
-        include_str!("../../../../templates/email/password_changed.html"),
+        include_str!("../../../templates/email/password_changed.subject.txt"),
+        include_str!("../../../templates/email/password_changed.html"),
     ),
     (
         EmailKind::EmailChangedOldAddress,
-        include_str!("../../../../templates/email/email_changed_old_address.subject.txt"),
-        include_str!("../../../../templates/email/email_changed_old_address.html"),
+        include_str!("../../../templates/email/email_changed_old_address.subject.txt"),
+        include_str!("../../../templates/email/email_changed_old_address.html"),
     ),
     (
         EmailKind::EmailChangedNewAddress,
-        include_str!("../../../../templates/email/email_changed_new_address.subject.txt"),
-        include_str!("../../../../templates/email/email_changed_new_address.html"),
+        include_str!("../../../templates/email/email_changed_new_address.subject.txt"),
+        include_str!("../../../templates/email/email_changed_new_address.html"),
     ),
 ];
 
@@ -65,7 +65,7 @@ pub fn shared() -> &'static Environment<'static> {
 pub fn provider_email(name: &str, context: &serde_json::Value) -> Rendered {
     render(shared(), name, context).unwrap_or_else(|e| Rendered {
         subject: format!("({name}: not rendered)"),
-        html: format!("<p>{}</p>", crate::util::html_escape(&e.to_string())),
+        html: format!("<p>{}</p>", crate::text::html_escape(&e.to_string())),
     })
 }
 
@@ -110,7 +110,7 @@ pub fn environment() -> Environment<'static> {
             return minijinja::escape_formatter(out, state, value);
         }
         let text = value.to_string();
-        let escaped = crate::util::html_escape(&text);
+        let escaped = crate::text::html_escape(&text);
         out.write_str(&escaped).map_err(minijinja::Error::from)
     });
     let all = SECURITY

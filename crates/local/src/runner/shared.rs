@@ -2,16 +2,16 @@
 //! event on a bus (every function whose rule matches is invoked asynchronously) and run one
 //! invocation in a Lambda-like container (cold start, warm reuse, the template's timeout).
 //!
-//! The shape is one way: [`crate::system`] builds a [`Shared`] and hands it to the servers
-//! (the EventBridge endpoint, [`crate::api`]); this module knows neither of them.
+//! The shape is one way: [`crate::runner::system`] builds a [`Shared`] and hands it to the servers
+//! (the EventBridge endpoint, [`crate::runner::api`]); this module knows neither of them.
 
 use crate::{
-    eventbridge::{ACCOUNT, EventRouter, REGION},
-    functions::{Container, FunctionEnv, Handler, Pools},
-    hops::{NewHop, What},
-    topology::{STACK_NAME, Topology},
-    tracker::{Current, Tracker},
-    util::now_ms,
+    aws::eventbridge::{ACCOUNT, EventRouter, REGION},
+    aws::topology::{STACK_NAME, Topology},
+    runner::functions::{Container, FunctionEnv, Handler, Pools},
+    runner::hops::{NewHop, What},
+    runner::tracker::{Current, Tracker},
+    runner::util::now_ms,
 };
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::Value;

@@ -10,23 +10,22 @@
 //! As API Gateway: an unknown path or method answers 403 `Missing Authentication Token`; a
 //! function error or timeout answers 502 `Internal server error`.
 
-use crate::{
+use super::{
     hops::{NewHop, What},
     shared::Shared,
     util::{now_ms, redact_path},
 };
+use crate::aws::apigw::{Received, proxy_event};
 use axum::{
     Json, Router,
     body::{Body, to_bytes},
     extract::{Request, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
-use base64::Engine;
-use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
-use std::{collections::BTreeMap, sync::Arc};
+use serde_json::json;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// The Dixa card's secrets, generated at start-up.
@@ -49,8 +48,8 @@ impl DixaSecrets {
     pub(crate) fn generate(api_url: Option<&str>) -> Self {
         Self {
             lookup_header: "x-dixa-card-secret".into(),
-            lookup_secret: crate::util::random_hex(32),
-            action_token_key: crate::util::random_hex(32),
+            lookup_secret: sandboxes::text::random_hex(32),
+            action_token_key: sandboxes::text::random_hex(32),
             allowed_origin: "https://local.dixa.example".into(),
             preview_origin: api_url.map(str::to_owned),
             allow_null_origin: true,
@@ -111,34 +110,6 @@ fn gateway_error(status: StatusCode, message: &str, request_id: &str) -> Respons
     r
 }
 
-/// `a=1&b=x%40y&a=2` → multi-value map of decoded values (`+` kept: API Gateway keeps it).
-fn query_params(query: &str) -> BTreeMap<String, Vec<String>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
-        out.entry(decode(k)).or_default().push(decode(v));
-    }
-    out
-}
-
-fn headers_json(headers: &HeaderMap) -> (Map<String, Value>, Map<String, Value>) {
-    let mut single = Map::new();
-    let mut multi: Map<String, Value> = Map::new();
-    for (name, value) in headers {
-        let Ok(v) = value.to_str() else { continue };
-        single.insert(name.as_str().to_owned(), json!(v));
-        if let Some(values) = multi
-            .entry(name.as_str().to_owned())
-            .or_insert_with(|| json!([]))
-            .as_array_mut()
-        {
-            values.push(json!(v));
-        }
-    }
-    (single, multi)
-}
-
 async fn gateway(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let request_id = Uuid::new_v4().to_string();
     let method = req.method().as_str().to_owned();
@@ -164,55 +135,19 @@ async fn gateway(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             &request_id,
         );
     };
-    let (headers, multi_headers) = headers_json(&parts.headers);
-    let params = query_params(&query);
-    let (body, base64) = if body.is_empty() {
-        (Value::Null, false)
-    } else {
-        match std::str::from_utf8(&body) {
-            Ok(text) => (json!(text), false),
-            Err(_) => (
-                json!(base64::engine::general_purpose::STANDARD.encode(&body)),
-                true,
-            ),
-        }
-    };
-    let or_null = |m: Value| {
-        if m.as_object().is_some_and(Map::is_empty) {
-            Value::Null
-        } else {
-            m
-        }
-    };
-    let event = json!({
-        "resource": route.resource,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": multi_headers,
-        "queryStringParameters": or_null(json!(params.iter().filter_map(|(k, v)| Some((k.clone(), v.last()?.clone()))).collect::<BTreeMap<_, _>>())),
-        "multiValueQueryStringParameters": or_null(json!(params)),
-        "pathParameters": or_null(json!(path_parameters)),
-        "stageVariables": null,
-        "requestContext": {
-            "accountId": crate::eventbridge::ACCOUNT,
-            "apiId": "local",
-            "resourceId": "local",
-            "resourcePath": route.resource,
-            "stage": crate::topology::STACK_NAME,
-            "httpMethod": method,
-            "path": format!("/{}{path}", crate::topology::STACK_NAME),
-            "protocol": "HTTP/1.1",
-            "requestId": request_id,
-            "requestTimeEpoch": now_ms(),
-            "identity": {
-                "sourceIp": "127.0.0.1",
-                "userAgent": parts.headers.get("user-agent").and_then(|v| v.to_str().ok()),
-            },
+    let event = proxy_event(
+        route,
+        path_parameters.into_iter().collect(),
+        &Received {
+            method: parts.method.clone(),
+            path: &path,
+            query: &query,
+            headers: &parts.headers,
+            body: &body,
+            request_id: &request_id,
+            now_ms: now_ms(),
         },
-        "body": body,
-        "isBase64Encoded": base64,
-    });
+    );
     let shown = if query.is_empty() {
         path.clone()
     } else {
@@ -232,21 +167,14 @@ async fn gateway(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             request_id: request_id.clone(),
         },
     });
-    let outcome = match serde_json::from_value(event) {
-        Ok(proxy) => {
-            let lambda_request = lambda_http::request::LambdaRequest::ApiGatewayV1(proxy);
-            let http_request = lambda_http::Request::from(lambda_request);
-            shared
-                .run(&function, &request_id, &request_id, move |c, ctx| {
-                    Box::pin(async move { c.handler.invoke_http(http_request, ctx).await })
-                })
-                .await
-        }
-        Err(e) => Err(lambda_runtime::Diagnostic {
-            error_type: "LocalGatewayError".into(),
-            error_message: format!("could not build the proxy event: {e}"),
-        }),
-    };
+    // As the Lambda runtime does: `lambda_http`'s own conversion of the proxy event.
+    let http_request =
+        lambda_http::Request::from(lambda_http::request::LambdaRequest::ApiGatewayV1(event));
+    let outcome = shared
+        .run(&function, &request_id, &request_id, move |c, ctx| {
+            Box::pin(async move { c.handler.invoke_http(http_request, ctx).await })
+        })
+        .await;
     let response = match outcome {
         Ok(response) => {
             let (parts, body) = response.into_parts();

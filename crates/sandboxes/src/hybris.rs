@@ -14,9 +14,9 @@
 
 use super::{oauth_error, templates::provider_email};
 use crate::{
+    Recorded,
     outbox::{Email, Outbox},
-    tracker::Recorded,
-    util::random_hex,
+    text::random_hex,
 };
 use axum::{
     Json, Router,
@@ -33,7 +33,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-pub const DEFAULT_SEED: &str = include_str!("../../seed/hybris.json");
+pub const DEFAULT_SEED: &str = include_str!("../seed/hybris.json");
 
 #[derive(Debug, Clone)]
 pub struct HybrisSettings {
@@ -111,7 +111,7 @@ impl HybrisSandbox {
         self.state().resets.clone()
     }
 
-    pub fn router(&self) -> Router {
+    fn routes(&self) -> Router {
         Router::new()
             .route("/authorizationserver/oauth/token", post(token))
             .route("/occ/v2/{site}/users/{uid}", get(get_user))
@@ -312,4 +312,23 @@ async fn local_state(State(s): State<HybrisSandbox>) -> Json<Value> {
         "customers": s.customers.as_slice(),
         "resets": s.resets(),
     }))
+}
+
+impl crate::Sandbox for HybrisSandbox {
+    const NAME: &'static str = "hybris";
+    const URL_SETTINGS: &'static [&'static str] = &["HYBRIS_BASE_URL"];
+
+    fn router(&self) -> Router {
+        self.routes()
+    }
+
+    fn function_env(&self, base_url: &str) -> Vec<(String, String)> {
+        let s = &self.settings;
+        vec![
+            ("HYBRIS_BASE_URL".into(), base_url.to_owned()),
+            ("HYBRIS_BASE_SITE".into(), s.base_site.clone()),
+            ("HYBRIS_CLIENT_ID".into(), s.client_id.clone()),
+            ("HYBRIS_CLIENT_SECRET".into(), s.client_secret.clone()),
+        ]
+    }
 }

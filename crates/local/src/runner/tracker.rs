@@ -6,8 +6,8 @@
 //! know exactly which invocation, function and trace made the call.
 
 use crate::{
-    hops::{Hops, NewHop, What},
-    util::redact_path,
+    runner::hops::{Hops, NewHop, What},
+    runner::util::redact_path,
 };
 use axum::{
     Router,
@@ -15,21 +15,13 @@ use axum::{
     middleware::Next,
     response::Response,
 };
+pub use sandboxes::{Caller, Recorded};
 use std::{
     collections::HashMap,
     net::SocketAddr,
-    path::PathBuf,
     sync::{Arc, Mutex},
 };
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
-
-/// The container a request came from (set by the `/_c/<container>` prefix).
-#[derive(Debug, Clone)]
-pub struct Caller(pub String);
-
-/// Put on a sandbox's response: the outbox page it wrote for this call.
-#[derive(Debug, Clone)]
-pub struct Recorded(pub PathBuf);
 
 /// The invocation a container is running.
 #[derive(Debug, Clone)]

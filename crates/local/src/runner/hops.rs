@@ -268,7 +268,7 @@ impl Hops {
         let recorded = Hop {
             seq: state.hops.len() as u64 + 1,
             trace: hop.trace,
-            at_ms: crate::util::now_ms(),
+            at_ms: crate::runner::util::now_ms(),
             depth,
             id: hop.id,
             parent: hop.parent,

@@ -2,8 +2,8 @@
 //! aws-sdk-eventbridge client and prints every hop each one took.
 
 use crate::{
-    hops::{Hop, HopsPage, What, tree},
-    topology::{AUTH0_PARTNER_BUS, DEFAULT_BUS, EMAIL_BUS},
+    aws::topology::{AUTH0_PARTNER_BUS, DEFAULT_BUS, EMAIL_BUS},
+    runner::hops::{Hop, HopsPage, What, tree},
 };
 use aws_sdk_eventbridge::{
     primitives::{DateTime, DateTimeFormat},
@@ -222,7 +222,7 @@ pub async fn send_files(
     bus: Option<&str>,
     print: &mut dyn FnMut(String),
 ) -> Result<Vec<Sent>, String> {
-    let sdk = crate::functions::sdk_config(&target.eventbridge);
+    let sdk = crate::runner::functions::sdk_config(&target.eventbridge);
     let client = aws_sdk_eventbridge::Client::new(&sdk);
     let mut all = Vec::new();
     for file in files {

@@ -20,9 +20,9 @@
 
 use super::{oauth_error, templates::provider_email};
 use crate::{
+    Caller, Recorded,
     outbox::{Email, Outbox},
-    tracker::{Caller, Recorded},
-    util::random_hex,
+    text::random_hex,
 };
 use axum::{
     Extension, Json, Router,
@@ -43,7 +43,7 @@ use std::{
     },
 };
 
-pub const DEFAULT_SEED: &str = include_str!("../../seed/auth0.json");
+pub const DEFAULT_SEED: &str = include_str!("../seed/auth0.json");
 
 /// What the sandbox accepts as the tenant and its M2M application.
 #[derive(Debug, Clone)]
@@ -199,7 +199,7 @@ impl Auth0Sandbox {
         self.state().verifications.clone()
     }
 
-    pub fn router(&self) -> Router {
+    fn routes(&self) -> Router {
         Router::new()
             .route("/oauth/token", post(token))
             .route("/api/v2/users-by-email", get(users_by_email))
@@ -501,9 +501,9 @@ fn sce_log(s: &Auth0Sandbox, user: &Value, old: &str, new: &str) -> Value {
         "id": uuid::Uuid::new_v4().to_string(),
         "detail-type": "Auth0 log",
         "source": format!("aws.partner/auth0.com/{}/auth0.logs", s.settings.domain),
-        "account": crate::eventbridge::ACCOUNT,
+        "account": crate::ACCOUNT,
         "time": now_rfc3339(),
-        "region": crate::eventbridge::REGION,
+        "region": crate::REGION,
         "resources": [],
         "detail": {
             "log_id": log_id,
@@ -696,4 +696,26 @@ async fn local_state(State(s): State<Auth0Sandbox>) -> Json<Value> {
         "password_resets": state.resets,
         "verification_emails": state.verifications,
     }))
+}
+
+impl crate::Sandbox for Auth0Sandbox {
+    const NAME: &'static str = "auth0";
+    const URL_SETTINGS: &'static [&'static str] = &["AUTH0_BASE_URL", "AUTH0_DOMAIN"];
+
+    fn router(&self) -> Router {
+        self.routes()
+    }
+
+    fn function_env(&self, base_url: &str) -> Vec<(String, String)> {
+        let s = &self.settings;
+        vec![
+            ("AUTH0_DOMAIN".into(), s.domain.clone()),
+            ("AUTH0_BASE_URL".into(), base_url.to_owned()),
+            ("AUTH0_CLIENT_ID".into(), s.client_id.clone()),
+            ("AUTH0_CLIENT_SECRET".into(), s.client_secret.clone()),
+            // email-transform skips an `sce` made by the Dixa functions' client (this one):
+            // dixa-patch-user puts that change's emails itself.
+            ("DIXA_AUTH0_CLIENT_ID".into(), s.client_id.clone()),
+        ]
+    }
 }

@@ -15,13 +15,12 @@
 //! The reply is `{"FailedEntryCount": n, "Entries": [{"EventId"} | {"ErrorCode", "ErrorMessage"}]}`
 //! in request order. Other operations answer `UnknownOperationException`.
 
-use crate::topology::{DEFAULT_BUS, RuleSpec, Topology};
+use crate::aws::topology::{DEFAULT_BUS, RuleSpec, Topology};
 use quamina::Quamina;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-pub const ACCOUNT: &str = "123456789012";
-pub const REGION: &str = "eu-west-1";
+pub use sandboxes::{ACCOUNT, REGION};
 pub const MAX_ENTRIES: usize = 10;
 
 /// Rules per bus, compiled.
@@ -222,8 +221,8 @@ mod tests {
         EventRouter::new(
             &t,
             &[
-                crate::topology::EMAIL_BUS,
-                crate::topology::AUTH0_PARTNER_BUS,
+                crate::aws::topology::EMAIL_BUS,
+                crate::aws::topology::AUTH0_PARTNER_BUS,
             ],
         )
         .unwrap()
@@ -263,7 +262,7 @@ mod tests {
             json!({"source": source, "detail-type": "Auth0 log",
                    "detail": {"log_id": "1", "data": {"type": t}}})
         };
-        let partner = crate::topology::AUTH0_PARTNER_BUS;
+        let partner = crate::aws::topology::AUTH0_PARTNER_BUS;
         let hits = r.matching(partner, &event("aws.partner/auth0.com/x/auth0.logs", "sce"));
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].function, "email-transform");

@@ -6,8 +6,8 @@
 //! email.
 
 use crate::{
-    sandbox::templates::Rendered,
-    util::{file_part, html_escape},
+    templates::Rendered,
+    text::{file_part, html_escape},
 };
 use lambda_support::time::now_rfc3339;
 use serde::Serialize;
@@ -295,7 +295,7 @@ mod tests {
 
     #[test]
     fn entries_are_readable_pages_and_the_index_lists_them_newest_first() {
-        let dir = std::env::temp_dir().join(format!("outbox-test-{}", crate::util::random_hex(6)));
+        let dir = std::env::temp_dir().join(format!("outbox-test-{}", crate::text::random_hex(6)));
         let outbox = Outbox::create(&dir).unwrap();
         assert!(
             std::fs::read_to_string(outbox.index())

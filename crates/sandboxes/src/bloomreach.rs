@@ -17,8 +17,8 @@
 
 use super::templates::{self, Rendered};
 use crate::{
+    Recorded,
     outbox::{Email, Outbox},
-    tracker::Recorded,
 };
 use axum::{
     Json, Router,
@@ -66,7 +66,7 @@ impl BloomreachSandbox {
         self.sent.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    pub fn router(&self) -> Router {
+    fn routes(&self) -> Router {
         Router::new()
             .route("/email/v2/projects/{token}/sync", post(sync))
             .route("/_local/sent", get(sent))
@@ -211,4 +211,30 @@ async fn sync(
 
 async fn sent(State(s): State<BloomreachSandbox>) -> Json<Value> {
     Json(Value::Array(s.sent()))
+}
+
+impl crate::Sandbox for BloomreachSandbox {
+    const NAME: &'static str = "bloomreach";
+    const URL_SETTINGS: &'static [&'static str] = &["BLOOMREACH_API_BASE"];
+
+    fn router(&self) -> Router {
+        self.routes()
+    }
+
+    fn function_env(&self, base_url: &str) -> Vec<(String, String)> {
+        let s = &self.settings;
+        let mut env: Vec<(String, String)> = vec![
+            ("BLOOMREACH_API_BASE".into(), base_url.to_owned()),
+            ("BLOOMREACH_PROJECT_TOKEN".into(), s.project_token.clone()),
+            ("BLOOMREACH_API_KEY_ID".into(), s.key_id.clone()),
+            ("BLOOMREACH_API_SECRET".into(), s.key_secret.clone()),
+        ];
+        // The template ids this project has, under the names send-email reads them by
+        // (`BLOOMREACH_TEMPLATE_<KIND>`).
+        env.extend(auth0_events::EmailKind::ALL.into_iter().map(|kind| {
+            let name = format!("BLOOMREACH_TEMPLATE_{}", kind.as_str().to_ascii_uppercase());
+            (name, crate::template_id(kind))
+        }));
+        env
+    }
 }

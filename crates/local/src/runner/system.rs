@@ -1,18 +1,18 @@
 //! [`LocalSystem`]: everything started on loopback, wired by the template.
 
 use crate::{
-    api::DixaSecrets,
-    eventbridge::{self, EventRouter},
-    functions::{self, FunctionEnv, Pools},
-    hops::{Hops, HopsPage, NewHop, What},
+    aws::eventbridge::{self, EventRouter},
+    aws::topology::{AUTH0_PARTNER_BUS, EMAIL_BUS, Topology},
     outbox::Outbox,
+    runner::api::DixaSecrets,
+    runner::functions::{FunctionEnv, Pools},
+    runner::hops::{Hops, HopsPage, NewHop, What},
+    runner::shared::Shared,
+    runner::tracker::{Caller, Tracker, bind, serve},
     sandbox::{
         Auth0Sandbox, Auth0Settings, BloomreachSandbox, BloomreachSettings, HybrisSandbox,
-        HybrisSettings, Running, SandboxSettings, auth0, hybris,
+        HybrisSettings, Running, Sandbox, auth0, hybris,
     },
-    shared::Shared,
-    topology::{AUTH0_PARTNER_BUS, EMAIL_BUS, Topology},
-    tracker::{Caller, Tracker, bind, serve},
 };
 use axum::{
     Extension, Json, Router,
@@ -138,6 +138,32 @@ pub struct LocalSystem {
     servers: Vec<JoinHandle<()>>,
 }
 
+fn url_of_sandbox(sandboxes: &[Running], name: &str) -> Option<String> {
+    sandboxes
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.url.clone())
+}
+
+/// A [`Sandbox`] as the start-up serves it (the trait itself is not object-safe).
+trait ServeSandbox {
+    fn name(&self) -> &'static str;
+    fn router(&self) -> Router;
+    fn running(&self, url: String) -> Running;
+}
+
+impl<S: Sandbox> ServeSandbox for S {
+    fn name(&self) -> &'static str {
+        S::NAME
+    }
+    fn router(&self) -> Router {
+        Sandbox::router(self)
+    }
+    fn running(&self, url: String) -> Running {
+        Running::new(self, url)
+    }
+}
+
 fn url_of(listener: &TcpListener) -> Result<String, String> {
     listener
         .local_addr()
@@ -158,15 +184,15 @@ impl LocalSystem {
         // Every port first: a start that cannot listen fails before it empties the outbox.
         let eventbridge_listener = bind(host, ports.eventbridge, "EventBridge endpoint").await?;
         let mut auth0_listener = None;
-        if !functions::external_auth0(&options.env) {
+        if !Auth0Sandbox::is_real(&options.env) {
             auth0_listener = Some(bind(host, ports.auth0, "Auth0 sandbox").await?);
         }
         let mut bloomreach_listener = None;
-        if !functions::external_bloomreach(&options.env) {
+        if !BloomreachSandbox::is_real(&options.env) {
             bloomreach_listener = Some(bind(host, ports.bloomreach, "Bloomreach sandbox").await?);
         }
         let mut hybris_listener = None;
-        if !functions::external_hybris(&options.env) {
+        if !HybrisSandbox::is_real(&options.env) {
             hybris_listener = Some(bind(host, ports.hybris, "Hybris sandbox").await?);
         }
         let mut api_listener = None;
@@ -183,77 +209,66 @@ impl LocalSystem {
         let tracker = Tracker::new(hops);
         let (stop, stop_rx) = watch::channel(false);
         let mut servers = Vec::new();
-        let mut sandboxes = SandboxSettings::default();
+        let mut sandboxes: Vec<Running> = Vec::new();
+        // Serves a sandbox and records what it gives the functions.
+        let mut start = |listener: TcpListener, sandbox: &dyn ServeSandbox| -> Result<(), String> {
+            let url = url_of(&listener)?;
+            servers.push(serve(
+                listener,
+                sandbox.router(),
+                tracker.clone(),
+                Some(sandbox.name()),
+                stop_rx.clone(),
+            ));
+            sandboxes.push(sandbox.running(url));
+            Ok(())
+        };
 
         let eventbridge_url = url_of(&eventbridge_listener)?;
 
-        let auth0 = if let Some(listener) = auth0_listener {
-            let url = url_of(&listener)?;
-            let settings = Auth0Settings {
-                domain: "auth0-sandbox.localhost".into(),
-                client_id: "local-m2m-client".into(),
-                client_secret: "local-m2m-client-secret".into(),
-            };
-            let sandbox = Auth0Sandbox::new(settings.clone(), &options.auth0_seed, outbox.clone())?;
-            sandbox.set_logs_sce(options.auth0_logs_sce);
-            servers.push(serve(
-                listener,
-                sandbox.router(),
-                tracker.clone(),
-                Some("auth0"),
-                stop_rx.clone(),
-            ));
-            sandboxes.auth0 = Some(Running { url, settings });
-            Some(sandbox)
-        } else {
-            None
+        let auth0 = match auth0_listener {
+            Some(listener) => {
+                let settings = Auth0Settings {
+                    domain: "auth0-sandbox.localhost".into(),
+                    client_id: "local-m2m-client".into(),
+                    client_secret: "local-m2m-client-secret".into(),
+                };
+                let sandbox = Auth0Sandbox::new(settings, &options.auth0_seed, outbox.clone())?;
+                sandbox.set_logs_sce(options.auth0_logs_sce);
+                start(listener, &sandbox)?;
+                Some(sandbox)
+            }
+            None => None,
         };
-        let bloomreach = if let Some(listener) = bloomreach_listener {
-            let url = url_of(&listener)?;
-            let settings = BloomreachSettings {
-                project_token: "local-project".into(),
-                key_id: "local-api-key-id".into(),
-                key_secret: "local-api-secret".into(),
-                templates: auth0_events::EmailKind::ALL
-                    .into_iter()
-                    .map(crate::sandbox::template_id)
-                    .collect(),
-            };
-            let sandbox = BloomreachSandbox::new(settings.clone(), outbox.clone());
-            servers.push(serve(
-                listener,
-                sandbox.router(),
-                tracker.clone(),
-                Some("bloomreach"),
-                stop_rx.clone(),
-            ));
-            sandboxes.bloomreach = Some(Running { url, settings });
-            Some(sandbox)
-        } else {
-            None
+        let bloomreach = match bloomreach_listener {
+            Some(listener) => {
+                let settings = BloomreachSettings {
+                    project_token: "local-project".into(),
+                    key_id: "local-api-key-id".into(),
+                    key_secret: "local-api-secret".into(),
+                    templates: auth0_events::EmailKind::ALL
+                        .into_iter()
+                        .map(sandboxes::template_id)
+                        .collect(),
+                };
+                let sandbox = BloomreachSandbox::new(settings, outbox.clone());
+                start(listener, &sandbox)?;
+                Some(sandbox)
+            }
+            None => None,
         };
-        let hybris = if let Some(listener) = hybris_listener {
-            let url = url_of(&listener)?;
-            let settings = HybrisSettings {
-                client_id: "local-hybris-client".into(),
-                client_secret: "local-hybris-secret".into(),
-                base_site: String::new(),
-            };
-            let sandbox = HybrisSandbox::new(settings, &options.hybris_seed, outbox.clone())?;
-            servers.push(serve(
-                listener,
-                sandbox.router(),
-                tracker.clone(),
-                Some("hybris"),
-                stop_rx.clone(),
-            ));
-            sandboxes.hybris = Some(Running {
-                url,
-                settings: sandbox.settings().clone(),
-            });
-            Some(sandbox)
-        } else {
-            None
+        let hybris = match hybris_listener {
+            Some(listener) => {
+                let settings = HybrisSettings {
+                    client_id: "local-hybris-client".into(),
+                    client_secret: "local-hybris-secret".into(),
+                    base_site: String::new(),
+                };
+                let sandbox = HybrisSandbox::new(settings, &options.hybris_seed, outbox.clone())?;
+                start(listener, &sandbox)?;
+                Some(sandbox)
+            }
+            None => None,
         };
 
         let router = EventRouter::new(&topology, &[EMAIL_BUS, AUTH0_PARTNER_BUS])?;
@@ -269,7 +284,7 @@ impl LocalSystem {
                 .iter()
                 .map(|(binary, f)| (binary.clone(), f.environment.clone()))
                 .collect(),
-            extra: crate::api::dixa_env(&dixa),
+            extra: crate::runner::api::dixa_env(&dixa),
             per_function: options.function_env.clone(),
             memory: MemoryStores::default(),
             clock: Clock::default(),
@@ -311,7 +326,7 @@ impl LocalSystem {
             };
             servers.push(serve(
                 listener,
-                crate::api::router(Arc::clone(&shared), preview),
+                crate::runner::api::router(Arc::clone(&shared), preview),
                 tracker.clone(),
                 None,
                 stop_rx.clone(),
@@ -324,9 +339,9 @@ impl LocalSystem {
             hops: format!("{eventbridge_url}/_local/hops"),
             eventbridge: eventbridge_url,
             api,
-            auth0: sandboxes.auth0.as_ref().map(|s| s.url.clone()),
-            bloomreach: sandboxes.bloomreach.as_ref().map(|s| s.url.clone()),
-            hybris: sandboxes.hybris.as_ref().map(|s| s.url.clone()),
+            auth0: url_of_sandbox(&sandboxes, Auth0Sandbox::NAME),
+            bloomreach: url_of_sandbox(&sandboxes, BloomreachSandbox::NAME),
+            hybris: url_of_sandbox(&sandboxes, HybrisSandbox::NAME),
         };
         Ok(Self {
             shared,

@@ -7,59 +7,20 @@
 //! carry its id (`/_c/<container>`) so every call it makes is attributed to its invocation.
 //!
 //! A container's environment is the function's `Environment.Variables` from the template (as
-//! deployed with [`crate::topology::LOCAL_PARAMETERS`]), then the environment `up` was started
+//! deployed with [`crate::aws::topology::LOCAL_PARAMETERS`]), then the environment `up` was started
 //! with, then what each sandbox gives (a provider's URL and credentials), then the AWS
 //! endpoint. Nothing here names a function's own settings: a setting a function reads from the
 //! template is read here too.
 
-use crate::{eventbridge::REGION, sandbox::SandboxSettings};
+use crate::aws::eventbridge::REGION;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use lambda_support::{Env, MemoryStores, Platform, time::Clock};
+use sandboxes::Running;
 use serde_json::Value;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
 };
-
-/// Provider settings the local system never takes from the environment for a sandboxed
-/// provider (they point at the sandbox).
-const AUTH0_CONNECTION: &[&str] = &[
-    // With the sandbox, its M2M client is the Dixa functions' client.
-    "DIXA_AUTH0_CLIENT_ID",
-    "AUTH0_DOMAIN",
-    "AUTH0_BASE_URL",
-    "AUTH0_AUDIENCE",
-    "AUTH0_CLIENT_ID",
-    "AUTH0_CLIENT_SECRET",
-];
-const BLOOMREACH_CONNECTION: &[&str] = &[
-    "BLOOMREACH_API_BASE",
-    "BLOOMREACH_PROJECT_TOKEN",
-    "BLOOMREACH_API_KEY_ID",
-    "BLOOMREACH_API_SECRET",
-    "BLOOMREACH_TEMPLATE_",
-];
-const HYBRIS_CONNECTION: &[&str] = &[
-    "HYBRIS_BASE_URL",
-    "HYBRIS_BASE_SITE",
-    "HYBRIS_CLIENT_ID",
-    "HYBRIS_CLIENT_SECRET",
-];
-
-/// Is the provider real (its URL setting given), or the embedded sandbox?
-pub fn external_auth0(env: &HashMap<String, String>) -> bool {
-    set(env, "AUTH0_BASE_URL") || set(env, "AUTH0_DOMAIN")
-}
-pub fn external_bloomreach(env: &HashMap<String, String>) -> bool {
-    set(env, "BLOOMREACH_API_BASE")
-}
-pub fn external_hybris(env: &HashMap<String, String>) -> bool {
-    set(env, "HYBRIS_BASE_URL")
-}
-
-fn set(env: &HashMap<String, String>, name: &str) -> bool {
-    env.get(name).is_some_and(|v| !v.trim().is_empty())
-}
 
 /// The settings of the local AWS endpoint, as Lambda gives a function its region and role.
 fn aws_endpoint(endpoint: &str) -> [(&'static str, String); 4] {
@@ -80,7 +41,8 @@ pub fn sdk_config(endpoint: &str) -> aws_types::SdkConfig {
 #[derive(Clone)]
 pub struct FunctionEnv {
     pub eventbridge_url: String,
-    pub sandboxes: SandboxSettings,
+    /// The sandboxes being served (a provider without one is the real one).
+    pub sandboxes: Vec<Running>,
     /// Each function's `Environment.Variables` from the template, by binary name.
     pub template: HashMap<String, Vec<(String, String)>>,
     /// The environment `up` was started with (empty in tests).
@@ -106,14 +68,8 @@ impl FunctionEnv {
     /// The settings of one container of `function`: sandbox URLs carry its id.
     pub fn for_container(&self, function: &str, container: &str) -> Env {
         let mut vars: Vec<(String, String)> = Vec::new();
-        let s = &self.sandboxes;
         vars.extend(self.template.get(function).into_iter().flatten().cloned());
-        let sandboxed = |name: &str| {
-            let is = |list: &[&str]| list.iter().any(|p| name.starts_with(p));
-            (s.auth0.is_some() && is(AUTH0_CONNECTION))
-                || (s.bloomreach.is_some() && is(BLOOMREACH_CONNECTION))
-                || (s.hybris.is_some() && is(HYBRIS_CONNECTION))
-        };
+        let sandboxed = |name: &str| self.sandboxes.iter().any(|s| s.gives(name));
         // As on Lambda, the process environment is the function's: a person may set any of
         // its settings before `up`, except the AWS ones (the local endpoint's), secrets held
         // in Secrets Manager (there is none here) and a sandboxed provider's connection.
@@ -122,7 +78,10 @@ impl FunctionEnv {
                 vars.push((k.clone(), v.clone()));
             }
         }
-        vars.extend(s.function_env(container));
+        for sandbox in &self.sandboxes {
+            // The container's id in the URL: each call is attributed to its invocation.
+            vars.extend(sandbox.function_env(&format!("{}/_c/{container}", sandbox.url)));
+        }
         vars.extend(self.extra.iter().cloned());
         let eventbridge = format!("{}/_c/{container}", self.eventbridge_url);
         vars.extend(aws_endpoint(&eventbridge).map(|(k, v)| (k.to_owned(), v)));
