@@ -2,13 +2,14 @@
 
 use crate::{
     config::Config,
+    outcome::Outcome,
     transform::{self, SkipReason},
 };
 use auth0_events::{Auth0Event, MalformedEvent};
 use email_bus::{PublishError, Publisher};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use lambda_support::retry::Deadline;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::Duration;
 
 /// Kept free at the end of an invocation for reporting its result.
@@ -67,7 +68,7 @@ impl Handler {
         }
     }
 
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Outcome, HandlerError> {
         let deadline = Deadline::from_epoch_millis(event.context.deadline, DEADLINE_MARGIN);
         self.process(event.payload, &deadline).await
     }
@@ -77,7 +78,7 @@ impl Handler {
         &self,
         payload: Value,
         deadline: &Deadline,
-    ) -> Result<Value, HandlerError> {
+    ) -> Result<Outcome, HandlerError> {
         let event = Auth0Event::from_value(payload).inspect_err(|e| {
             tracing::error!(error = %e, "event is not an Auth0 log; failing it for retry/DLQ");
         })?;
@@ -153,16 +154,15 @@ impl Handler {
             .inspect_err(|e| {
                 tracing::error!(log_id, log_type, error = %e, "publishing SendEmail events failed");
             })?;
-        let kinds: Vec<&str> = out.emails.iter().map(|e| e.kind.as_str()).collect();
-        let skipped: Vec<&str> = out.skipped.iter().map(|s| s.reason.as_str()).collect();
-        if !kinds.is_empty() {
+        if !out.emails.is_empty() {
+            let kinds: Vec<&str> = out.emails.iter().map(|e| e.kind.as_str()).collect();
             tracing::info!(log_id, log_type, emails = ?kinds, attempts, "SendEmail events published");
         }
-        Ok(json!({
-            "log_id": log_id,
-            "log_type": log_type,
-            "published": kinds,
-            "skipped": skipped,
-        }))
+        Ok(Outcome {
+            log_id: event.log_id.clone(),
+            log_type: event.log.log_type.clone(),
+            published: out.emails.iter().map(|e| e.kind).collect(),
+            skipped: out.skipped.iter().map(|s| s.reason).collect(),
+        })
     }
 }

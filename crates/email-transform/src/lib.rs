@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod handler;
+pub mod outcome;
 pub mod transform;
 
 pub use config::Config;

@@ -21,12 +21,13 @@
 use crate::{
     config::Config,
     hybris::{HybrisClient, HybrisError},
+    outcome::{Outcome, SkipReason},
 };
 use auth0_client::Auth0Client;
 use auth0_events::{AddressProblem, Auth0Event, LogType, MalformedEvent};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use lambda_support::retry::Deadline;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::Duration;
 
 const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
@@ -93,7 +94,7 @@ impl Handler {
         })
     }
 
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Outcome, HandlerError> {
         let deadline = Deadline::from_epoch_millis(event.context.deadline, DEADLINE_MARGIN);
         self.process(event.payload, &deadline).await
     }
@@ -102,23 +103,26 @@ impl Handler {
         &self,
         payload: Value,
         deadline: &Deadline,
-    ) -> Result<Value, HandlerError> {
+    ) -> Result<Outcome, HandlerError> {
         let event = Auth0Event::from_value(payload).inspect_err(|e| {
             tracing::error!(error = %e, "event is not an Auth0 log; failing it for retry/DLQ");
         })?;
         let log_id = event.log_id.as_str();
         let log = &event.log;
-        let skipped = |reason: &str| {
+        let skipped = |reason: SkipReason| {
             tracing::info!(
                 log_id,
                 log_type = log.log_type.code(),
-                reason,
+                reason = reason.as_str(),
                 "fcpr skipped"
             );
-            Ok(json!({"log_id": log_id, "outcome": "skipped", "reason": reason}))
+            Ok(Outcome::Skipped {
+                log_id: event.log_id.clone(),
+                reason,
+            })
         };
         if log.log_type != LogType::Fcpr {
-            return skipped("unhandled_type");
+            return skipped(SkipReason::UnhandledType);
         }
         let candidates = [
             log.details_str(&["body", "email"]),
@@ -127,8 +131,8 @@ impl Handler {
         let email = match log.find_address(&candidates) {
             Ok(email) => email,
             // fcpr means Auth0 has no such user: a user_id cannot help here.
-            Err(AddressProblem::Invalid(_)) => return skipped("invalid_address"),
-            Err(_) => return skipped("no_address"),
+            Err(AddressProblem::Invalid(_)) => return skipped(SkipReason::InvalidAddress),
+            Err(_) => return skipped(SkipReason::NoAddress),
         };
 
         let hybris_err = |source| HandlerError::Hybris {
@@ -143,7 +147,9 @@ impl Handler {
                 outcome = "not_in_hybris",
                 "customer in neither Auth0 nor Hybris; nothing sent"
             );
-            return Ok(json!({"log_id": log_id, "outcome": "not_in_hybris"}));
+            return Ok(Outcome::NotInHybris {
+                log_id: event.log_id.clone(),
+            });
         }
         self.hybris.start_reset(&email, deadline).await.map_err(hybris_err)
             .inspect_err(|e| tracing::error!(log_id, error_type = e.error_type(), error = %e, "Hybris reset failed"))?;
@@ -158,6 +164,9 @@ impl Handler {
             outcome = "reset_started",
             "Hybris reset started and Auth0 brute-force blocks cleared"
         );
-        Ok(json!({"log_id": log_id, "outcome": "reset_started", "auth0_blocks_cleared": true}))
+        Ok(Outcome::ResetStarted {
+            log_id: event.log_id.clone(),
+            auth0_blocks_cleared: true,
+        })
     }
 }

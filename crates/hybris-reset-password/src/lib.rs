@@ -18,6 +18,7 @@
 pub mod config;
 pub mod handler;
 pub mod hybris;
+pub mod outcome;
 
 pub use config::Config;
 pub use handler::{Handler, HandlerError};

@@ -26,11 +26,13 @@ pub fn parse(raw: &RawValue) -> Result<Value, Diagnostic> {
     })
 }
 
-/// Runs `handler` for every event, as `lambda_runtime::run` does, after [`parse`].
-pub async fn run<F, Fut, E>(handler: F) -> Result<(), lambda_runtime::Error>
+/// Runs `handler` for every event, as `lambda_runtime::run` does, after [`parse`]. The
+/// handler's outcome is any serialisable type: the runtime serialises it as the response.
+pub async fn run<F, Fut, O, E>(handler: F) -> Result<(), lambda_runtime::Error>
 where
     F: Fn(LambdaEvent<Value>) -> Fut,
-    Fut: Future<Output = Result<Value, E>>,
+    Fut: Future<Output = Result<O, E>>,
+    O: serde::Serialize,
     E: Into<Diagnostic>,
 {
     let handler = &handler;

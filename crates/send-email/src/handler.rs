@@ -1,10 +1,12 @@
-//! One invocation: read the SendEmail event, compose the request, send it with bounded retries,
-//! and report a classified outcome.
+//! One invocation, in three steps: admit (read the SendEmail event, claim its dedupe record and
+//! block window), send (compose the request, send it with bounded retries) and record (settle
+//! the dedupe record and window, report a classified [`Outcome`]).
 
 use crate::{
     bloomreach::{self, BuildError, Email, EmailContent, Recipient, SendError, TransientCause},
     config::{Config, MessageConfig},
     dedupe::{Claim, Dedupe, DedupeError},
+    outcome::{Outcome, SkipReason},
 };
 use auth0_events::{
     LogId,
@@ -13,7 +15,7 @@ use auth0_events::{
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use lambda_support::retry::{Backoff, Deadline};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::{collections::BTreeMap, time::Duration};
 
 /// Time kept spare before Lambda's deadline for reporting the outcome.
@@ -85,6 +87,21 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
+/// What [`Handler::admit`] decided.
+enum Admission {
+    /// Handled without a call to Bloomreach: the invocation's answer.
+    Answered(Outcome),
+    /// Cleared to send.
+    Send(Permit),
+}
+
+/// Leave to send one email: its detail and what [`Handler::record`] settles after the send.
+struct Permit {
+    detail: SendEmailDetail,
+    /// The block window this invocation took (given back if the send fails).
+    window_key: Option<String>,
+}
+
 /// What the function keeps between invocations: the client (and its connection pool) and the
 /// checked settings.
 #[derive(Debug, Clone)]
@@ -111,9 +128,24 @@ impl Handler {
         self
     }
 
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+    /// One invocation in three steps: `admit` (read the event, claim its dedupe record and
+    /// block window), `send` (the Bloomreach call with retries) and `record` (settle the dedupe
+    /// record and window, log the outcome).
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Outcome, HandlerError> {
         let deadline = Deadline::from_epoch_millis(event.context.deadline, DEADLINE_MARGIN);
-        let detail = match read_event(event.payload) {
+        let permit = match self.admit(event.payload, deadline).await? {
+            Admission::Answered(outcome) => return Ok(outcome),
+            Admission::Send(permit) => permit,
+        };
+        let result = self.send(&permit.detail, deadline).await;
+        self.record(permit, result).await
+    }
+
+    /// Reads the event and, with a dedupe store, claims the email's dedupe record and then its
+    /// block window: either an outcome that needs no call (duplicate, skipped) or a permit to
+    /// send. Whatever it claimed and then could not use is given back before it returns.
+    async fn admit(&self, payload: Value, deadline: Deadline) -> Result<Admission, HandlerError> {
+        let detail = match read_event(payload) {
             Ok(detail) => detail,
             Err(e) => {
                 tracing::error!(
@@ -124,85 +156,104 @@ impl Handler {
                 return Err(e);
             }
         };
+        let Some(dedupe) = &self.dedupe else {
+            return Ok(Admission::Send(Permit {
+                detail,
+                window_key: None,
+            }));
+        };
         let kind = detail.kind.as_str();
         let log_id = detail.log_id.as_str();
         let key = detail.dedupe_key.as_str();
-        if let Some(dedupe) = &self.dedupe {
-            let claim = dedupe
-                .claim(key, deadline.remaining() + DEADLINE_MARGIN)
-                .await
-                .map_err(|source| HandlerError::Dedupe {
-                    log_id: detail.log_id.clone(),
-                    source,
-                })
-                .inspect_err(
-                    |e| tracing::error!(kind, log_id, error = %e, "dedupe store failed"),
-                )?;
-            match claim {
-                Claim::Acquired => {}
-                Claim::AlreadySent => {
-                    tracing::info!(
-                        kind,
-                        log_id,
-                        dedupe_key = key,
-                        "already sent; not sending again"
-                    );
-                    return Ok(
-                        json!({"status": "duplicate", "kind": kind, "log_id": log_id, "dedupe_key": key}),
-                    );
-                }
-                Claim::InProgress => {
-                    let e = HandlerError::InProgress {
-                        kind,
-                        log_id: detail.log_id.clone(),
-                    };
-                    tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "email in progress elsewhere");
-                    return Err(e);
-                }
-            }
-        }
-        let window = self
-            .dedupe
-            .as_ref()
-            .and_then(|d| Some((d, d.window_key(detail.kind, &detail.recipient)?)));
-        if let Some((dedupe, window_key)) = &window {
-            let claimed = dedupe.claim_window(window_key).await;
-            let skip = match claimed {
-                Ok(acquired) => !acquired,
-                Err(source) => {
-                    let e = HandlerError::Dedupe {
-                        log_id: detail.log_id.clone(),
-                        source,
-                    };
-                    tracing::error!(kind, log_id, error = %e, "dedupe store failed");
-                    if let Err(e) = dedupe.release(key).await {
-                        tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "could not update the dedupe record");
-                    }
-                    return Err(e);
-                }
-            };
-            if skip {
-                // Handled: a redelivery of this event is a duplicate, not a new chance to send.
-                if let Err(e) = dedupe.complete(key).await {
-                    tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "could not update the dedupe record");
-                }
+        let claim = dedupe
+            .claim(key, deadline.remaining() + DEADLINE_MARGIN)
+            .await
+            .map_err(|source| HandlerError::Dedupe {
+                log_id: detail.log_id.clone(),
+                source,
+            })
+            .inspect_err(|e| tracing::error!(kind, log_id, error = %e, "dedupe store failed"))?;
+        match claim {
+            Claim::Acquired => {}
+            Claim::AlreadySent => {
                 tracing::info!(
                     kind,
                     log_id,
                     dedupe_key = key,
-                    reason = "repeat_within_window",
-                    "this kind of email went to this recipient within the window; not sending"
+                    "already sent; not sending again"
                 );
-                return Ok(json!({
-                    "status": "skipped",
-                    "reason": "repeat_within_window",
-                    "kind": kind,
-                    "log_id": log_id,
-                    "dedupe_key": key,
+                return Ok(Admission::Answered(Outcome::Duplicate {
+                    kind: detail.kind,
+                    log_id: detail.log_id.clone(),
+                    dedupe_key: detail.dedupe_key.clone(),
                 }));
             }
+            Claim::InProgress => {
+                let e = HandlerError::InProgress {
+                    kind,
+                    log_id: detail.log_id.clone(),
+                };
+                tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "email in progress elsewhere");
+                return Err(e);
+            }
         }
-        let result = self.send(&detail, deadline).await;
+        let Some(window_key) = dedupe.window_key(detail.kind, &detail.recipient) else {
+            return Ok(Admission::Send(Permit {
+                detail,
+                window_key: None,
+            }));
+        };
+        match dedupe.claim_window(&window_key).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // Handled: a redelivery of this event is a duplicate, not a new chance to send.
+                if let Err(e) = dedupe.complete(key).await {
+                    tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "could not update the dedupe record");
+                }
+                let reason = SkipReason::RepeatWithinWindow;
+                tracing::info!(
+                    kind,
+                    log_id,
+                    dedupe_key = key,
+                    reason = reason.as_str(),
+                    "this kind of email went to this recipient within the window; not sending"
+                );
+                return Ok(Admission::Answered(Outcome::Skipped {
+                    reason,
+                    kind: detail.kind,
+                    log_id: detail.log_id.clone(),
+                    dedupe_key: detail.dedupe_key.clone(),
+                }));
+            }
+            Err(source) => {
+                let e = HandlerError::Dedupe {
+                    log_id: detail.log_id.clone(),
+                    source,
+                };
+                tracing::error!(kind, log_id, error = %e, "dedupe store failed");
+                if let Err(e) = dedupe.release(key).await {
+                    tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "could not update the dedupe record");
+                }
+                return Err(e);
+            }
+        }
+        Ok(Admission::Send(Permit {
+            detail,
+            window_key: Some(window_key),
+        }))
+    }
+
+    /// After the send: marks the dedupe record sent (or releases it, and the block window, so
+    /// Lambda's retry can send), logs the outcome, and answers it.
+    async fn record(
+        &self,
+        permit: Permit,
+        result: Result<u32, HandlerError>,
+    ) -> Result<Outcome, HandlerError> {
+        let Permit { detail, window_key } = permit;
+        let kind = detail.kind.as_str();
+        let log_id = detail.log_id.as_str();
+        let key = detail.dedupe_key.as_str();
         if let Some(dedupe) = &self.dedupe {
             // Failures here are logged only: the email's own outcome is what the caller needs.
             let recorded = match result {
@@ -213,7 +264,7 @@ impl Handler {
                 tracing::warn!(kind, log_id, dedupe_key = key, error = %e, "could not update the dedupe record");
             }
         }
-        if let (Some((dedupe, window_key)), Err(_)) = (&window, &result)
+        if let (Some(dedupe), Some(window_key), Err(_)) = (&self.dedupe, &window_key, &result)
             && let Err(e) = dedupe.release_window(window_key).await
         {
             tracing::warn!(kind, log_id, error = %e, "could not release the block window");
@@ -265,13 +316,12 @@ impl Handler {
             }
         }
         let attempts = result?;
-        Ok(json!({
-            "status": "sent",
-            "kind": kind,
-            "log_id": detail.log_id,
-            "dedupe_key": detail.dedupe_key,
-            "attempts": attempts,
-        }))
+        Ok(Outcome::Sent {
+            kind: detail.kind,
+            log_id: detail.log_id,
+            dedupe_key: detail.dedupe_key,
+            attempts,
+        })
     }
 
     /// Sends, retrying transient failures while attempts and time allow. Returns the attempts made.
@@ -387,6 +437,7 @@ mod tests {
     use base64::Engine;
     use lambda_runtime::Context;
     use lambda_support::Env;
+    use serde_json::json;
     use std::time::{Instant, SystemTime, UNIX_EPOCH};
     use test_support::logs::{Capture, assert_no_email_addresses};
     use wiremock::{
@@ -503,13 +554,13 @@ mod tests {
         h: &Handler,
         payload: Value,
         deadline_in: Duration,
-    ) -> (Result<Value, HandlerError>, String) {
+    ) -> (Result<Outcome, HandlerError>, String) {
         let (capture, _guard) = Capture::install();
         let result = h.handle(invocation(payload, deadline_in)).await;
         let logs = capture.text();
         assert_no_email_addresses(&logs);
         match &result {
-            Ok(v) => assert_no_email_addresses(&v.to_string()),
+            Ok(v) => assert_no_email_addresses(&serde_json::to_string(v).unwrap()),
             Err(e) => assert_no_email_addresses(&format!("{e} {e:?}")),
         }
         (result, logs)
@@ -571,7 +622,7 @@ mod tests {
             event_for(serde_json::to_value(detail(EmailKind::EmailChangedOldAddress)).unwrap());
         let (result, logs) = run(&h, payload, Duration::from_secs(10)).await;
         assert_eq!(
-            result.unwrap(),
+            serde_json::to_value(result.unwrap()).unwrap(),
             json!({
                 "status": "sent",
                 "kind": "email_changed_old_address",
@@ -610,7 +661,10 @@ mod tests {
             .await;
         let h = handler(&server, Settings::default()).await;
         let (result, _) = run(&h, event(), Duration::from_secs(10)).await;
-        assert_eq!(result.unwrap()["attempts"], 1);
+        assert!(
+            matches!(result.unwrap(), Outcome::Sent { attempts: 1, .. }),
+            "sent in one call"
+        );
     }
 
     /// One failure answered with `failure`, then success: two calls in all.
@@ -632,8 +686,10 @@ mod tests {
         let h = handler(&server, settings).await;
         let (result, logs) = run(&h, event(), Duration::from_secs(10)).await;
         let response = result.unwrap();
-        assert_eq!(response["status"], "sent");
-        assert_eq!(response["attempts"], 2);
+        assert!(
+            matches!(response, Outcome::Sent { attempts: 2, .. }),
+            "{response:?}"
+        );
         assert!(logs.contains("retrying"), "{logs}");
     }
 

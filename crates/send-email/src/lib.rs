@@ -82,6 +82,7 @@ pub mod bloomreach;
 pub mod config;
 pub mod dedupe;
 pub mod handler;
+pub mod outcome;
 pub mod params;
 
 pub use config::Config;

@@ -11,6 +11,7 @@ use lambda_support::{Env, Platform, time::Clock};
 use send_email::{
     Handler,
     dedupe::{Claim, Dedupe, DedupeStore, DynamoDbStore, MemoryStore},
+    outcome::Outcome,
 };
 use serde_json::{Value, json};
 use std::{sync::Arc, time::Duration};
@@ -23,6 +24,11 @@ fn event() -> Value {
         env!("CARGO_MANIFEST_DIR")
     );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The outcome as the function answers it on the wire.
+fn to_json(outcome: Outcome) -> Value {
+    serde_json::to_value(outcome).unwrap()
 }
 
 fn invocation(payload: Value) -> LambdaEvent<Value> {
@@ -222,13 +228,21 @@ async fn a_redelivered_event_is_sent_once() {
         .await;
     let (handler, dynamo, table, _moto) = setup(&bloomreach).await;
 
-    let first = handler.handle(invocation(event())).await.unwrap();
+    let first = handler
+        .handle(invocation(event()))
+        .await
+        .map(to_json)
+        .unwrap();
     assert_eq!(first["status"], "sent");
     assert_eq!(record(&dynamo, &table).await.as_deref(), Some("COMPLETE"));
     // EventBridge redelivers: new envelope id, same detail.
     let mut again = event();
     again["id"] = json!("ffffffff-0000-4000-8000-000000000000");
-    let second = handler.handle(invocation(again)).await.unwrap();
+    let second = handler
+        .handle(invocation(again))
+        .await
+        .map(to_json)
+        .unwrap();
     assert_eq!(second["status"], "duplicate");
     assert_eq!(
         second["dedupe_key"],
@@ -256,7 +270,11 @@ async fn a_failed_send_is_released_for_the_retry() {
         .expect(1)
         .mount(&bloomreach)
         .await;
-    let retried = handler.handle(invocation(event())).await.unwrap();
+    let retried = handler
+        .handle(invocation(event()))
+        .await
+        .map(to_json)
+        .unwrap();
     assert_eq!(retried["status"], "sent");
 }
 
@@ -294,7 +312,11 @@ async fn a_lock_held_elsewhere_is_respected_until_it_runs_out() {
 
     // That invocation died mid-send (its lock ran out): this one may send.
     put(now - 1).await.unwrap();
-    let sent = handler.handle(invocation(event())).await.unwrap();
+    let sent = handler
+        .handle(invocation(event()))
+        .await
+        .map(to_json)
+        .unwrap();
     assert_eq!(sent["status"], "sent");
 }
 
@@ -326,6 +348,7 @@ async fn a_burst_of_blocks_sends_one_email_per_recipient() {
         let out = handler
             .handle(invocation(block_event(n, "jane.doe@example.com")))
             .await
+            .map(to_json)
             .unwrap();
         statuses.push(out["status"].as_str().unwrap().to_owned());
     }
@@ -337,6 +360,7 @@ async fn a_burst_of_blocks_sends_one_email_per_recipient() {
     let again = handler
         .handle(invocation(block_event(7, "jane.doe@example.com")))
         .await
+        .map(to_json)
         .unwrap();
     assert_eq!(again["status"], "duplicate");
 
@@ -347,6 +371,7 @@ async fn a_burst_of_blocks_sends_one_email_per_recipient() {
                 &format!("customer{n}@example.com"),
             )))
             .await
+            .map(to_json)
             .unwrap();
         assert_eq!(out["status"], "sent", "{out}");
     }
@@ -379,11 +404,13 @@ async fn a_failed_block_email_leaves_the_window_open() {
     let out = handler
         .handle(invocation(block_event(2, "jane.doe@example.com")))
         .await
+        .map(to_json)
         .unwrap();
     assert_eq!(out["status"], "sent");
     let out = handler
         .handle(invocation(block_event(3, "jane.doe@example.com")))
         .await
+        .map(to_json)
         .unwrap();
     assert_eq!(out["status"], "skipped");
 }
