@@ -473,7 +473,7 @@ async fn patch_user(
                 ],
                 params: vec![],
                 request: &request,
-            })
+            }).await
             .ok();
     }
     let changed = changed.filter(|_| s.logs_sce());
@@ -680,7 +680,7 @@ async fn change_password(
             ],
             params: vec![],
             request: &request,
-        }) {
+        }).await {
             response.extensions_mut().insert(Recorded(entry.html));
         }
     }

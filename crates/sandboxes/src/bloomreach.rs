@@ -181,16 +181,20 @@ async fn sync(
         (Some(n), None) => format!("{n} <project default sender>"),
         (None, None) => "(the project's default sender)".to_owned(),
     };
-    let entry = match s.outbox.record(Email {
-        kind: kind.as_str(),
-        provider: "bloomreach",
-        recipient,
-        from,
-        email: rendered,
-        facts,
-        params,
-        request: &request,
-    }) {
+    let entry = match s
+        .outbox
+        .record(Email {
+            kind: kind.as_str(),
+            provider: "bloomreach",
+            recipient,
+            from,
+            email: rendered,
+            facts,
+            params,
+            request: &request,
+        })
+        .await
+    {
         Ok(entry) => entry,
         Err(_) => {
             return error(

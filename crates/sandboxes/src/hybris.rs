@@ -153,7 +153,7 @@ impl HybrisSandbox {
         None
     }
 
-    fn reset(&self, uid: &str, endpoint: &str, request: &Value) -> Response {
+    async fn reset(&self, uid: &str, endpoint: &str, request: &Value) -> Response {
         let uid = uid.trim().to_ascii_lowercase();
         let customer = self.customer(&uid);
         self.state().resets.push(HybrisReset {
@@ -189,7 +189,7 @@ impl HybrisSandbox {
                 ],
                 params: vec![],
                 request,
-            }) {
+            }).await {
                 response.extensions_mut().insert(Recorded(entry.html));
             }
         }
@@ -274,7 +274,9 @@ async fn password_restore_token(
     }
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     match request["loginId"].as_str() {
-        Some(login) if !login.trim().is_empty() => s.reset(login, "passwordRestoreToken", &request),
+        Some(login) if !login.trim().is_empty() => {
+            s.reset(login, "passwordRestoreToken", &request).await
+        }
         _ => occ_error(
             StatusCode::BAD_REQUEST,
             "ValidationError",
@@ -296,7 +298,7 @@ async fn forgotten_password_tokens(
     match f.get("userId") {
         Some(uid) if !uid.trim().is_empty() => {
             let request = json!({ "userId": uid });
-            s.reset(uid, "forgottenpasswordtokens", &request)
+            s.reset(uid, "forgottenpasswordtokens", &request).await
         }
         _ => occ_error(
             StatusCode::BAD_REQUEST,

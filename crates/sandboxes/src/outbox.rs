@@ -14,7 +14,10 @@ use serde::Serialize;
 use serde_json::Value;
 use std::{
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
 };
 
 pub const INDEX: &str = "index.html";
@@ -55,6 +58,8 @@ pub struct Email<'a> {
 pub struct Outbox {
     dir: PathBuf,
     entries: Arc<Mutex<Vec<OutboxEntry>>>,
+    /// The last number given out.
+    numbered: Arc<AtomicU32>,
 }
 
 impl Outbox {
@@ -71,6 +76,7 @@ impl Outbox {
         let outbox = Self {
             dir: dir.to_path_buf(),
             entries: Arc::default(),
+            numbered: Arc::default(),
         };
         std::fs::write(outbox.index(), index(&[]))?;
         Ok(outbox)
@@ -92,18 +98,15 @@ impl Outbox {
             .clone()
     }
 
-    /// Writes the email's two files, rewrites the index, and returns the entry.
-    pub fn record(&self, email: Email<'_>) -> std::io::Result<OutboxEntry> {
-        // The number is taken and the files written under the lock: numbers follow file order.
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let number = entries.len() as u32 + 1;
+    /// Writes the email's two files, rewrites the index, and returns the entry. The pages are
+    /// composed here; the files are written on a blocking thread, never on the server's.
+    pub async fn record(&self, email: Email<'_>) -> std::io::Result<OutboxEntry> {
+        let number = self.numbered.fetch_add(1, Ordering::Relaxed) + 1;
         let stem = format!(
             "{number:03}-{}-{}",
             file_part(email.kind),
             file_part(email.recipient)
         );
-        let html = self.dir.join(format!("{stem}.html"));
-        let json = self.dir.join(format!("{stem}.json"));
         let entry = OutboxEntry {
             number,
             kind: email.kind.to_owned(),
@@ -111,17 +114,28 @@ impl Outbox {
             recipient: email.recipient.to_owned(),
             subject: email.email.subject.clone(),
             recorded_at: now_rfc3339(),
-            html,
-            json,
+            html: self.dir.join(format!("{stem}.html")),
+            json: self.dir.join(format!("{stem}.json")),
         };
-        std::fs::write(&entry.html, page(&entry, &email))?;
-        std::fs::write(
-            &entry.json,
-            serde_json::to_string_pretty(email.request).unwrap_or_default(),
-        )?;
-        entries.push(entry.clone());
-        std::fs::write(self.index(), index(&entries))?;
+        let html = page(&entry, &email);
+        let json = serde_json::to_string_pretty(email.request).unwrap_or_default();
+        let outbox = self.clone();
+        let written = entry.clone();
+        tokio::task::spawn_blocking(move || outbox.write(written, &html, &json))
+            .await
+            .map_err(std::io::Error::other)??;
         Ok(entry)
+    }
+
+    fn write(&self, entry: OutboxEntry, html: &str, json: &str) -> std::io::Result<()> {
+        std::fs::write(&entry.html, html)?;
+        std::fs::write(&entry.json, json)?;
+        // The index is rewritten under the lock, in number order, whatever order the files of
+        // emails recorded at the same time were written in.
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.push(entry);
+        entries.sort_by_key(|e| e.number);
+        std::fs::write(self.index(), index(&entries))
     }
 }
 
@@ -293,8 +307,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn entries_are_readable_pages_and_the_index_lists_them_newest_first() {
+    #[tokio::test]
+    async fn entries_are_readable_pages_and_the_index_lists_them_newest_first() {
         let dir = std::env::temp_dir().join(format!("outbox-test-{}", crate::text::random_hex(6)));
         let outbox = Outbox::create(&dir).unwrap();
         assert!(
@@ -303,8 +317,8 @@ mod tests {
                 .contains("No emails yet")
         );
         let request = json!({"email_content": {"template_id": "tpl-1"}});
-        let first = outbox.record(email(&request, "First <one>")).unwrap();
-        let second = outbox.record(email(&request, "Second")).unwrap();
+        let first = outbox.record(email(&request, "First <one>")).await.unwrap();
+        let second = outbox.record(email(&request, "Second")).await.unwrap();
         assert_eq!((first.number, second.number), (1, 2));
 
         let page = std::fs::read_to_string(&first.html).unwrap();
