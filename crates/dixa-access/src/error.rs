@@ -97,12 +97,7 @@ impl ApiError {
     /// The JSON response. A 405 needs an `Allow` header, which the handler adds (it knows
     /// the route's methods).
     pub fn to_response(&self) -> Response<Body> {
-        json_response(
-            self.status(),
-            &serde_json::json!({
-                "error": {"code": self.code(), "message": self.message()}
-            }),
-        )
+        json_response(self.status(), &ErrorBody::new(self.code(), self.message()))
     }
 }
 
@@ -121,9 +116,31 @@ impl From<ApiError> for Response<Body> {
 }
 
 /// A JSON response with `content-type: application/json` and `cache-control: no-store`
+/// Every error answer's body: `{"error": {"code": ..., "message": ...}}`, fixed texts only.
+#[derive(Debug, serde::Serialize)]
+pub struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl<'a> ErrorBody<'a> {
+    pub fn new(code: &'a str, message: &'a str) -> Self {
+        Self {
+            error: ErrorDetail { code, message },
+        }
+    }
+}
+
 /// (bodies hold account data or refusals; neither may be cached by a browser or proxy).
-pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
-    let mut response = Response::new(Body::Text(body.to_string()));
+pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response<Body> {
+    // Only maps with non-string keys fail to serialise, and no body here has one.
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    let mut response = Response::new(Body::Text(text));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(

@@ -110,17 +110,14 @@ pub fn json_body(req: &Request, limit: usize) -> Result<serde_json::Value, ApiEr
 }
 
 /// 200 with `body` as JSON (and `cache-control: no-store`, see [`json_response`]).
-pub fn ok_json(body: &serde_json::Value) -> Response<Body> {
+pub fn ok_json(body: &impl serde::Serialize) -> Response<Body> {
     json_response(StatusCode::OK, body)
 }
 
 /// An error in the [`ApiError`] shape for a case it has no variant for (e.g. 409
 /// `not_database_user`). Code and message are fixed texts, never request data.
 pub fn error_json(status: StatusCode, code: &'static str, message: &'static str) -> Response<Body> {
-    json_response(
-        status,
-        &serde_json::json!({"error": {"code": code, "message": message}}),
-    )
+    json_response(status, &crate::error::ErrorBody::new(code, message))
 }
 
 /// 405 `method_not_allowed` with the route's `Allow` header (e.g. `"POST, OPTIONS"`).

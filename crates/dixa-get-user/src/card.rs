@@ -47,7 +47,6 @@
 use auth0_client::{User, UserBlocks};
 use dixa_access::{Action, ActionTokens, AgentRef, Grant};
 use serde::Serialize;
-use serde_json::{Value, json};
 
 /// How the card is built (settings).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -155,23 +154,32 @@ pub fn account(
     }
 }
 
-/// The whole answer: found with the accounts and the token lifetime, or not found.
-pub fn response(accounts: &[CardAccount], token_ttl_s: u64) -> Value {
-    if accounts.is_empty() {
-        return json!({"found": false, "count": 0, "accounts": []});
+/// The whole answer: found with the accounts and the token lifetime, or not found
+/// (`{"found": false, "count": 0, "accounts": []}`). No `Debug`: the accounts carry
+/// addresses and tokens.
+#[derive(Serialize)]
+pub struct Card<'a> {
+    pub found: bool,
+    pub count: usize,
+    pub accounts: &'a [CardAccount],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_expires_in: Option<u64>,
+}
+
+pub fn response(accounts: &[CardAccount], token_ttl_s: u64) -> Card<'_> {
+    Card {
+        found: !accounts.is_empty(),
+        count: accounts.len(),
+        accounts,
+        token_expires_in: (!accounts.is_empty()).then_some(token_ttl_s),
     }
-    json!({
-        "found": true,
-        "count": accounts.len(),
-        "accounts": accounts,
-        "token_expires_in": token_ttl_s,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use dixa_access::agent_ref;
+    use serde_json::{Value, json};
 
     const KEY: &[u8] = b"token-key-0123456789abcdefghijklmnopqrstu";
     const NOW: u64 = 1_780_000_000;
@@ -440,7 +448,7 @@ mod tests {
     #[test]
     fn response_shapes() {
         assert_eq!(
-            response(&[], 300),
+            serde_json::to_value(response(&[], 300)).unwrap(),
             json!({"found": false, "count": 0, "accounts": []})
         );
         let tokens = ActionTokens::new(KEY, None, 300).unwrap();
@@ -461,7 +469,7 @@ mod tests {
                 &ctx,
             ),
         ];
-        let v = response(&accounts, 300);
+        let v = serde_json::to_value(response(&accounts, 300)).unwrap();
         assert_eq!(v["found"], true);
         assert_eq!(v["count"], 2);
         assert_eq!(v["token_expires_in"], 300);

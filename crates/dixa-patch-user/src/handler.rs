@@ -50,7 +50,7 @@ use email_bus::Publisher;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use lambda_support::time::Clock;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::{sync::OnceLock, time::Duration};
 
 /// Kept spare before Lambda's deadline for answering.
@@ -59,6 +59,17 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
 const MAX_WORK: Duration = Duration::from_secs(25);
 
 const CHANGE_EMAIL_SHAPE: &str = r#"The body must be {"email": "<new address>"} and nothing else."#;
+
+/// A done action's answer: `{"ok": true, "action", "user_id"}`, and for an email change
+/// whether the customer was told (`notification`).
+#[derive(Debug, serde::Serialize)]
+struct Done<'a> {
+    ok: bool,
+    action: &'a str,
+    user_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notification: Option<&'static str>,
+}
 
 /// The actions, built once per container.
 #[derive(Debug)]
@@ -290,17 +301,21 @@ impl Actions {
             .await
         {
             Ok(changed) => {
-                let mut body =
-                    json!({"ok": true, "action": action.as_str(), "user_id": claims.sub});
+                let mut done = Done {
+                    ok: true,
+                    action: action.as_str(),
+                    user_id: &claims.sub,
+                    notification: None,
+                };
                 let mut reason = None;
                 if let Some(change) = changed {
                     let notification = self.notify(&change, &deadline).await;
                     if notification == Notification::Failed {
                         reason = Some("notification_failed");
                     }
-                    body["notification"] = json!(notification.as_str());
+                    done.notification = Some(notification.as_str());
                 }
-                (ok_json(&body), Outcome::Allowed, reason)
+                (ok_json(&done), Outcome::Allowed, reason)
             }
             Err(f) => (f.reply.to_response(), f.outcome, Some(f.reason)),
         };
