@@ -29,6 +29,20 @@ pub enum Call {
     DeleteUserBlocksByIdentifier,
     /// `POST /dbconnections/change_password`.
     ChangePassword,
+    /// `GET /api/v2/users/{id}/logs`.
+    UserLogs,
+    /// `POST /api/v2/jobs/verification-email`.
+    SendVerificationEmail,
+    /// `DELETE /api/v2/users/{id}/sessions`.
+    DeleteSessions,
+    /// `DELETE /api/v2/users/{id}/refresh-tokens`.
+    DeleteRefreshTokens,
+    /// `GET /api/v2/users/{id}/authentication-methods`.
+    AuthenticationMethods,
+    /// `DELETE /api/v2/users/{id}/authentication-methods`.
+    DeleteAuthenticationMethods,
+    /// `POST /api/v2/users/{id}/multifactor/actions/invalidate-remember-browser`.
+    InvalidateRememberBrowser,
 }
 
 impl Call {
@@ -43,6 +57,13 @@ impl Call {
             Call::DeleteUserBlocks => "delete-user-blocks",
             Call::DeleteUserBlocksByIdentifier => "delete-user-blocks-by-identifier",
             Call::ChangePassword => "change-password",
+            Call::UserLogs => "user-logs",
+            Call::SendVerificationEmail => "send-verification-email",
+            Call::DeleteSessions => "delete-sessions",
+            Call::DeleteRefreshTokens => "delete-refresh-tokens",
+            Call::AuthenticationMethods => "authentication-methods",
+            Call::DeleteAuthenticationMethods => "delete-authentication-methods",
+            Call::InvalidateRememberBrowser => "invalidate-remember-browser",
         }
     }
 }

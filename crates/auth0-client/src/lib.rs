@@ -41,6 +41,8 @@ pub mod blocks;
 pub mod config;
 pub mod error;
 mod http;
+pub mod logs;
+pub mod recovery;
 mod token;
 pub mod users;
 
@@ -49,6 +51,8 @@ pub use config::{Auth0Config, Credentials};
 pub use error::{BuildError, Call, Error, ErrorKind};
 pub use http::MAX_RATE_LIMIT_WAIT;
 pub use lambda_support::retry::Deadline;
+pub use logs::{LocationInfo, LogEntry, MAX_LOGS_PER_PAGE};
+pub use recovery::{AuthenticationMethod, SignOut, VerificationJob};
 pub use users::{Identity, User, UserPatch};
 
 use http::{Http, Policy, Req};
