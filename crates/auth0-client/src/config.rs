@@ -2,21 +2,9 @@
 //! there, so a bad setting stops the cold start instead of failing every invocation. Errors
 //! name the setting, never its value.
 //!
-//! | Setting | Required | Default | Meaning |
-//! |---|---|---|---|
-//! | `AUTH0_DOMAIN` | yes | | Tenant host name, no scheme or path (e.g. `shop.eu.auth0.com`) |
-//! | `AUTH0_BASE_URL` | no | `https://{AUTH0_DOMAIN}` | `http(s)://` base of both APIs (tests and the local runner point it at a stub) |
-//! | `AUTH0_AUDIENCE` | no | `https://{AUTH0_DOMAIN}/api/v2/` | `audience` of the client-credentials grant, exact (trailing slash kept) |
-//! | `AUTH0_SECRET_ARN` | one of these | | Secrets Manager secret holding `{"client_id": "...", "client_secret": "..."}` of the M2M application |
-//! | `AUTH0_CLIENT_ID` + `AUTH0_CLIENT_SECRET` | or these | | The same credentials from env, used only when `AUTH0_SECRET_ARN` is unset (local runs, tests) |
-//! | `AUTH0_TIMEOUT_MS` | no | `3000` | Timeout of one HTTP attempt (connect to last byte), ms, at least 1 |
-//! | `AUTH0_MAX_ATTEMPTS` | no | `4` | HTTP attempts per call for 429s and (idempotent calls only) 5xx/timeouts, the first included, at least 1 |
-//! | `AUTH0_BACKOFF_BASE_MS` | no | `250` | Upper bound of the first retry's delay (full jitter, doubles per retry), ms |
-//! | `AUTH0_BACKOFF_CAP_MS` | no | `4000` | No backoff delay exceeds this, ms |
-//! | `AUTH0_TOKEN_REFRESH_MARGIN_S` | no | `300` | A cached token is replaced this many seconds before it expires (at most half its lifetime) |
-//!
-//! Blank values count as unset. The M2M application needs the `read:users` and `update:users`
-//! scopes on the Management API.
+//! Settings, their defaults and what each does (blank values count as unset; the M2M
+//! application needs the `read:users` and `update:users` scopes on the Management API):
+//! [docs/configuration.md, Auth0 client](../../../docs/configuration.md#auth0-client).
 
 use lambda_support::{
     ConfigError, Env, SecretString,

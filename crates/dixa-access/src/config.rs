@@ -1,16 +1,9 @@
-//! Settings, read once at start-up by [`AccessConfig::from_env`].
-//!
-//! | setting | required | meaning |
-//! |---|---|---|
-//! | `DIXA_SECRET_ARN` | no | Secrets Manager secret (JSON) holding the keys below; when set, the four secret env variables are ignored |
-//! | `DIXA_LOOKUP_SECRET` / JSON `lookup_secret` | yes | value of the look-up header the Dixa card sends |
-//! | `DIXA_LOOKUP_SECRET_PREVIOUS` / JSON `lookup_secret_previous` | no | the value before the last rotation, still accepted |
-//! | `DIXA_ACTION_TOKEN_KEY` / JSON `action_token_key` | yes | HMAC-SHA256 key that signs action tokens |
-//! | `DIXA_ACTION_TOKEN_KEY_PREVIOUS` / JSON `action_token_key_previous` | no | the key before the last rotation, still verifies |
-//! | `DIXA_LOOKUP_HEADER` | no (`x-dixa-card-secret`) | header name of the look-up secret |
-//! | `DIXA_ALLOWED_ORIGINS` | yes | comma-separated exact origins for CORS, e.g. `https://shop.dixa.com` (see [`crate::cors`]); `null` is refused here |
-//! | `DIXA_ALLOW_NULL_ORIGIN` | no (`false`) | `true`: also admit `Origin: null`, what a sandboxed iframe without `allow-same-origin` sends (see [`crate::cors`]: the action token stays the authority) |
-//! | `DIXA_ACTION_TOKEN_TTL_S` | no (300) | action token lifetime in seconds, 30 to 900 |
+//! Settings, read once at start-up by [`AccessConfig::from_env`]: the look-up secret, the action
+//! token key (each with its previous value during a rotation), the look-up header, the CORS
+//! origins (see [`crate::cors`]; `null` only through `DIXA_ALLOW_NULL_ORIGIN`, the action token
+//! stays the authority) and the token lifetime. Which settings, their defaults and what each
+//! does:
+//! [docs/configuration.md, Dixa access](../../../docs/configuration.md#dixa-access-dixa-get-user-and-dixa-patch-user).
 //!
 //! Secrets and keys must be at least [`MIN_SECRET_BYTES`] bytes (e.g. `openssl rand -base64 48`),
 //! and the look-up secret must differ from the token key (the look-up secret is stored in
@@ -101,7 +94,7 @@ impl Loaded {
 }
 
 impl AccessConfig {
-    /// Reads the settings in the module table. `client` is called only when
+    /// Reads the settings (listed in docs/configuration.md). `client` is called only when
     /// `DIXA_SECRET_ARN` is set.
     pub async fn from_env(
         env: &Env,

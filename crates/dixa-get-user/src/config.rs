@@ -1,12 +1,11 @@
 //! Settings, read once at start-up by [`Config::from_env`]. A bad value stops the cold start
 //! and the error names the setting, never its value.
 //!
-//! | setting | required | default | meaning |
-//! |---|---|---|---|
-//! | `DIXA_SHOW_LAST_IP` | no | `false` | `true`: each card account also carries `last_ip` (the customer's last login IP) |
-//! | `DIXA_LOOKUP_TIMEOUT_MS` | no | `8000` | the look-up answers within this many ms (Dixa gives up after 10 s, cold start included); also capped by the Lambda deadline less 300 ms |
-//! | `DIXA_SECRET_ARN`, `DIXA_LOOKUP_SECRET` (+ `_PREVIOUS`), `DIXA_ACTION_TOKEN_KEY` (+ `_PREVIOUS`), `DIXA_LOOKUP_HEADER`, `DIXA_ALLOWED_ORIGINS`, `DIXA_ACTION_TOKEN_TTL_S` | see [`dixa_access::config`] | | look-up secret, token key and TTL (the look-up mints the tokens `dixa-patch-user` verifies: both functions need the same key) |
-//! | `AUTH0_DOMAIN`, `AUTH0_SECRET_ARN` or `AUTH0_CLIENT_ID` + `AUTH0_CLIENT_SECRET`, `AUTH0_*` | see [`auth0_client::config`] | | the Management API client; the M2M application needs `read:users` |
+//! The look-up's own settings (`DIXA_SHOW_LAST_IP`, `DIXA_LOOKUP_TIMEOUT_MS`) plus the shared
+//! [`dixa_access::config`] (the look-up mints the tokens `dixa-patch-user` verifies: both
+//! functions need the same key) and [`auth0_client::config`] (the M2M application needs
+//! `read:users`); each with its default and meaning:
+//! [docs/configuration.md, dixa-get-user](../../../docs/configuration.md#dixa-get-user).
 //!
 //! `DIXA_ALLOWED_ORIGINS` is required by the shared access settings although the look-up
 //! itself answers Dixa's servers, not a browser, and sends no CORS headers.
@@ -33,7 +32,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the table above. `secrets_client` is called only for a setting that names a
+    /// Reads the settings (see the module doc for where they are listed). `secrets_client` is called only for a setting that names a
     /// Secrets Manager ARN (build it once and share it, see `main.rs`).
     pub async fn from_env(
         env: &Env,

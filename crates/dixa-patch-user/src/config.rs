@@ -1,16 +1,11 @@
 //! Settings, read once at start-up by [`Config::from_env`]. A bad value stops the cold start
 //! and the error names the setting, never its value.
 //!
-//! | setting | required | default | meaning |
-//! |---|---|---|---|
-//! | `AUTH0_RESET_CLIENT_ID` | yes | | client id of the **storefront** application: `send_password_reset` sends Auth0's reset email with that application's templates and redirect |
-//! | `AUTH0_RESET_CONNECTION` | no | the account's own database connection | database connection for `send_password_reset`; when set, an account without an identity on it is refused (409 `not_database_user`) |
-//! | `DIXA_SECRET_ARN`, `DIXA_LOOKUP_SECRET` (+ `_PREVIOUS`), `DIXA_ACTION_TOKEN_KEY` (+ `_PREVIOUS`), `DIXA_ALLOWED_ORIGINS`, `DIXA_ACTION_TOKEN_TTL_S`, `DIXA_LOOKUP_HEADER` | see [`dixa_access::config`] | | the token key must be the one `dixa-get-user` mints with; `DIXA_ALLOWED_ORIGINS` lists the origin(s) the card's JavaScript runs on |
-//! | `AUTH0_DOMAIN`, `AUTH0_SECRET_ARN` or `AUTH0_CLIENT_ID` + `AUTH0_CLIENT_SECRET`, `AUTH0_*` | see [`auth0_client::config`] | | the Management API client; the M2M application needs `read:users` and `update:users`. Its client id is the one email-transform's `DIXA_AUTH0_CLIENT_ID` names |
-//! | `EMAIL_BUS_NAME` | yes | | name or ARN of the Email bus: after a `change_email`, the two SendEmail events go there ([`crate::notify`]) |
-//! | `PUBLISH_MAX_ATTEMPTS` | no | `3` | PutEvents attempts for entries that keep failing (the agent is waiting) |
-//! | `PUBLISH_BACKOFF_BASE_MS` | no | `100` | first retry delay ceiling (doubles, full jitter) |
-//! | `PUBLISH_BACKOFF_CAP_MS` | no | `1000` | largest retry delay |
+//! The actions' own settings (`AUTH0_RESET_*` for `send_password_reset`; `EMAIL_BUS_NAME` and
+//! `PUBLISH_*` for the SendEmail events a `change_email` puts, see [`crate::notify`]) plus the
+//! shared [`dixa_access::config`] (the token key must be the one `dixa-get-user` mints with) and
+//! [`auth0_client::config`]; each with its default and meaning:
+//! [docs/configuration.md, dixa-patch-user](../../../docs/configuration.md#dixa-patch-user).
 //!
 //! `DIXA_LOOKUP_SECRET` is required by the shared access settings although this function
 //! never checks it (with `DIXA_SECRET_ARN` it comes from the same secret anyway).
@@ -52,7 +47,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the table above. `secrets_client` is called only for a setting that names a
+    /// Reads the settings (see the module doc for where they are listed). `secrets_client` is called only for a setting that names a
     /// Secrets Manager ARN (build it once and share it, see `main.rs`).
     pub async fn from_env(
         env: &Env,

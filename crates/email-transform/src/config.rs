@@ -1,13 +1,7 @@
-//! Settings, read once at start-up.
-//!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `EMAIL_BUS_NAME` | required | name or ARN of the Email bus SendEmail events go to |
-//! | `SCE_OLD_EMAIL_FIELD` | `email` | which of `details.body.email` / `details.body.newEmail` of an `sce` log is the **old** address (the other is the new one); UNVERIFIED in Auth0's docs, hence a setting |
-//! | `DIXA_AUTH0_CLIENT_ID` | unset | client id of the Dixa functions' Auth0 M2M client: an `sce` with this `client_id` sends nothing (`changed_by_support`), because dixa-patch-user puts that change's emails itself; unset (or empty) skips nothing. Set it wherever dixa-patch-user runs |
-//! | `PUBLISH_MAX_ATTEMPTS` | `4` | PutEvents attempts for entries that keep failing |
-//! | `PUBLISH_BACKOFF_BASE_MS` | `100` | first retry delay ceiling (doubles, full jitter) |
-//! | `PUBLISH_BACKOFF_CAP_MS` | `2000` | largest retry delay |
+//! Settings, read once at start-up: the Email bus, which `sce` field is the old address, the
+//! Dixa functions' Auth0 client id (whose `sce` logs send nothing) and the PutEvents retries.
+//! Their defaults and what each does:
+//! [docs/configuration.md, email-transform](../../../docs/configuration.md#email-transform).
 
 use crate::transform::SceOldField;
 use lambda_support::{ConfigError, Env, retry::Backoff};

@@ -1,15 +1,7 @@
-//! Settings, read once at start-up.
-//!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `HYBRIS_BASE_URL` | required | SAP Commerce host, `https://...` (no `/occ/v2`) |
-//! | `HYBRIS_BASE_SITE` | required | OCC `baseSiteId`, e.g. `shop-uk` |
-//! | `HYBRIS_SECRET_ARN` | | Secrets Manager JSON `{"client_id": "...", "client_secret": "..."}` of an OAuth client with `ROLE_TRUSTED_CLIENT` |
-//! | `HYBRIS_CLIENT_ID` + `HYBRIS_CLIENT_SECRET` | | the same from env, used only when `HYBRIS_SECRET_ARN` is unset (local runs, tests) |
-//! | `HYBRIS_RESET_ENDPOINT` | `password-restore-token` | `password-restore-token` (`POST /passwordRestoreToken`, 2205 and later) or `forgotten-password-tokens` (`POST /forgottenpasswordtokens`, legacy): release-dependent, hence a setting |
-//! | `HYBRIS_TIMEOUT_MS` | `5000` | timeout of one Hybris call |
-//! | `HYBRIS_TOKEN_REFRESH_MARGIN_S` | `60` | fetch a new token this long before the old one expires |
-//! | `AUTH0_*` | | the Auth0 Management API client's settings (see the `auth0-client` crate): needs `update:users` to clear blocks |
+//! Settings, read once at start-up: the SAP Commerce host and site, the OAuth client's
+//! credentials (Secrets Manager or env), the reset endpoint of the release, timeouts, and the
+//! Auth0 client's settings. Their defaults and what each does:
+//! [docs/configuration.md, hybris-reset-password](../../../docs/configuration.md#hybris-reset-password).
 
 use auth0_client::Auth0Config;
 use lambda_support::{

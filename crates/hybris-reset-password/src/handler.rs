@@ -3,18 +3,8 @@
 //! The steps run in that order so that a Hybris failure never leaves an Auth0 unblock behind
 //! without a reset email, and an unknown customer changes nothing anywhere.
 //!
-//! | what happens | outcome | `errorType` | state it leaves |
-//! |---|---|---|---|
-//! | event not an Auth0 log | error → Lambda retries → OnFailure | `MalformedEvent` | nothing done |
-//! | not an `fcpr` log | `{"outcome": "skipped", "reason": "unhandled_type"}` | | nothing done |
-//! | no usable address in the log | `{"outcome": "skipped", "reason": ...}` | | nothing done |
-//! | Hybris token/look-up 429, 5xx, timeout, network | error → retry → OnFailure | `HybrisUnavailable` | nothing done |
-//! | Hybris 401 after a token refresh, 403, other status | error → retry → OnFailure | `HybrisRefused` | nothing done |
-//! | customer not in Hybris (`UnknownIdentifierError`) | `{"outcome": "not_in_hybris"}` | | nothing done, nothing sent |
-//! | Hybris reset call fails | error as above | `HybrisUnavailable` / `HybrisRefused` | nothing visible (customer looked up only) |
-//! | Auth0 unblock fails, transient | error → retry (sends the Hybris reset email again) | `Auth0Unavailable` | reset email sent; blocks still in place |
-//! | Auth0 unblock fails, permanent (401/403: scope) | error → retry → OnFailure | `Auth0Refused` | reset email sent; blocks stay until they expire (30 days) or are cleared by hand |
-//! | all done | `{"outcome": "reset_started", "auth0_blocks_cleared": true}` | | reset email sent, blocks cleared |
+//! What each failure answers (outcome or `errorType`) and the state it leaves:
+//! [docs/operations.md, Customers not yet in Auth0](../../../docs/operations.md#customers-not-yet-in-auth0-fcpr).
 //!
 //! Every step is safe to repeat: a retry at worst sends the customer a second reset email.
 

@@ -1,5 +1,5 @@
-//! What an invocation answers when it does not fail: the rows of the [`crate::handler`] table
-//! that are not errors. `outcome` names the variant, the other fields follow it.
+//! What an invocation answers when it does not fail: the rows of the failure table in
+//! docs/operations.md that are not errors. `outcome` names the variant, the other fields follow it.
 //!
 //! ```json
 //! {"outcome": "skipped", "log_id": "900…", "reason": "unhandled_type"}

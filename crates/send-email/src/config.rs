@@ -2,38 +2,11 @@
 //! there, so a bad setting stops the cold start instead of failing every invocation. Errors
 //! name the setting, never its value.
 //!
-//! | Setting | Required | Default | Meaning |
-//! |---|---|---|---|
-//! | `BLOOMREACH_API_BASE` | yes | | API base URL of the Bloomreach instance, `http(s)://` (e.g. `https://api.exponea.com`, `https://api-engagement.bloomreach.com`) |
-//! | `BLOOMREACH_PROJECT_TOKEN` | yes | | Project token (letters, digits, `-`, `_`) |
-//! | `BLOOMREACH_SECRET_ARN` | one of these | | Secrets Manager secret holding `{"api_key_id": "...", "api_secret": "..."}` (private API key with "Campaigns > Transactional email API") |
-//! | `BLOOMREACH_API_KEY_ID` + `BLOOMREACH_API_SECRET` | or these | | The same credentials from env, used only when `BLOOMREACH_SECRET_ARN` is unset (local runs, tests) |
-//! | `BLOOMREACH_TEMPLATE_ACCOUNT_BLOCKED` | yes | | Template id for `account_blocked` |
-//! | `BLOOMREACH_TEMPLATE_PASSWORD_CHANGED` | yes | | Template id for `password_changed` |
-//! | `BLOOMREACH_TEMPLATE_EMAIL_CHANGED_OLD_ADDRESS` | yes | | Template id for `email_changed_old_address` |
-//! | `BLOOMREACH_TEMPLATE_EMAIL_CHANGED_NEW_ADDRESS` | yes | | Template id for `email_changed_new_address` |
-//! | `BLOOMREACH_CAMPAIGN_ACCOUNT_BLOCKED` | no | `security-account-blocked` | `campaign_name` for `account_blocked` |
-//! | `BLOOMREACH_CAMPAIGN_PASSWORD_CHANGED` | no | `security-password-changed` | `campaign_name` for `password_changed` |
-//! | `BLOOMREACH_CAMPAIGN_EMAIL_CHANGED_OLD_ADDRESS` | no | `security-email-changed-old-address` | `campaign_name` for `email_changed_old_address` |
-//! | `BLOOMREACH_CAMPAIGN_EMAIL_CHANGED_NEW_ADDRESS` | no | `security-email-changed-new-address` | `campaign_name` for `email_changed_new_address` |
-//! | `BLOOMREACH_CUSTOMER_ID_KEY` | no | `registered` | Key of `recipient.customer_ids`; its value is the recipient address |
-//! | `BLOOMREACH_LANGUAGE` | no | unset (omitted) | `recipient.language`: the template's language variant |
-//! | `BLOOMREACH_SENDER_ADDRESS` | no | unset (omitted) | `email_content.sender_address` |
-//! | `BLOOMREACH_SENDER_NAME` | no | unset (omitted) | `email_content.sender_name` |
-//! | `BLOOMREACH_INTEGRATION_ID` | no | unset (omitted) | `integration_id`: the ESP integration (its domain must match the sender address) |
-//! | `RESET_PASSWORD_URL` | no | unset (omitted) | `http(s)://` link passed to templates as `reset_password_url` |
-//! | `SUPPORT_URL` | no | unset (omitted) | `http(s)://` link passed to templates as `support_url` |
-//! | `BLOOMREACH_TIMEOUT_MS` | no | `5000` | Timeout of one API call (connect to last byte), ms, at least 1 |
-//! | `SEND_MAX_ATTEMPTS` | no | `4` | API calls per invocation for transient failures, the first included, at least 1 |
-//! | `SEND_BACKOFF_BASE_MS` | no | `200` | Upper bound of the first retry's delay (full jitter, doubles per retry), ms |
-//! | `SEND_BACKOFF_CAP_MS` | no | `5000` | No retry delay exceeds this, `Retry-After` included, ms |
-//! | `DEDUPE_TABLE_NAME` | no | unset (no dedupe) | DynamoDB table (key `dedupe_key`, TTL `expires_at`) that makes each `dedupe_key` send at most once |
-//! | `DEDUPE_KEEP_HOURS` | no | `168` | How long a sent email's record blocks a resend of the same `dedupe_key` (covers EventBridge/Lambda retries and Auth0 stream replays) |
-//! | `BLOCKED_EMAIL_WINDOW_MINUTES` | no | `60` | With `DEDUPE_TABLE_NAME`: at most one `account_blocked` email per recipient within this many minutes (later blocks are skipped, `"status": "skipped"`); `0` = no limit |
+//! Settings, their defaults and what each does (blank values count as unset):
+//! [docs/configuration.md, send-email](../../../docs/configuration.md#send-email).
 //!
-//! Blank values count as unset. Every call, the first included, is also cut at the
-//! invocation's deadline less a 500 ms margin, and retries stop when the next attempt could
-//! not finish before it.
+//! Every call, the first included, is also cut at the invocation's deadline less a 500 ms
+//! margin, and retries stop when the next attempt could not finish before it.
 
 use auth0_events::EmailKind;
 use lambda_support::{

@@ -30,35 +30,19 @@
 //! # Template params
 //!
 //! `email_content.params` is a JSON object with string values, built from the list in [`params`]
-//! (the starter templates in `templates/email/` are tested against it); templates can use:
-//!
-//! | Param | Present | Value |
-//! |---|---|---|
-//! | `occurred_at` | when the event has it | When it happened: Auth0's `date`, ISO 8601 UTC, as logged |
-//! | `new_email_masked` | `email_changed_old_address`, when known | Where the account's email now points, masked (`j***@example.org`) |
-//! | `email_kind` | always | `account_blocked`, `password_changed`, `email_changed_old_address` or `email_changed_new_address` |
-//! | `event_type` | always | The Auth0 log type code (`limit_wc`, `limit_sul`, `limit_mu`, `scp`, `sce`, ...) |
-//! | `reset_password_url` | when `RESET_PASSWORD_URL` is set | That link |
-//! | `support_url` | when `SUPPORT_URL` is set | That link |
+//! (the starter templates in `templates/email/` are tested against it). Which params there are,
+//! when each is present and its value:
+//! [docs/emails.md, Bloomreach request and template parameters](../../../docs/emails.md#bloomreach-request-and-template-parameters).
 //!
 //! A fact added to `TemplateParams` (auth0-events) does not compile in [`params`] until it is
 //! given a parameter there, and then the template contract test names the templates to update.
 //!
 //! # Outcomes
 //!
-//! | Bloomreach answer | Outcome | `errorType` |
-//! |---|---|---|
-//! | 2xx | `{"status":"sent","kind":..,"log_id":..,"dedupe_key":..,"attempts":n}` | |
-//! | 408, 429 (`Retry-After` seconds honoured, capped), 5xx, timeout, connection failure, 400 "Failed to render" / "context deadline exceeded" | retried in the invocation with capped, jittered backoff while `SEND_MAX_ATTEMPTS` and the deadline allow, then an error | `TransientSendFailure` |
-//! | no answer by the invocation's deadline less 500 ms (every call is cut there, the first included) | error, "deadline reached" | `TransientSendFailure` |
-//! | 400 mentioning the suppression list | error, no retry | `EmailSuppressed` |
-//! | 400 template not found | error, no retry | `TemplateNotFound` |
-//! | 401, 403 | error, no retry | `BloomreachUnauthorized` |
-//! | any other 3xx/4xx | error, no retry | `EmailRejected` |
-//! | (no call) the same `dedupe_key` was sent before | `{"status":"duplicate",..}` | |
-//! | (no call) an `account_blocked` email went to this recipient within `BLOCKED_EMAIL_WINDOW_MINUTES` | `{"status":"skipped","reason":"repeat_within_window",..}` | |
-//! | event not an EventBridge event, wrong `detail-type`, malformed detail (a `log_id`, `log_type` or `dedupe_key` of the wrong shape included), JSON no value can hold | error, no call | `MalformedEvent` |
-//! | detail `version` other than 1 | error, no call | `UnsupportedContractVersion` |
+//! Each Bloomreach answer, and each event answered without a call (duplicate, within the
+//! block window, malformed), with its outcome or `errorType` (see [`outcome`] and
+//! [`handler::HandlerError::error_type`]): the outcomes table in
+//! [docs/emails.md, Bloomreach request and template parameters](../../../docs/emails.md#bloomreach-request-and-template-parameters).
 //!
 //! Every error fails the invocation: Lambda retries an asynchronous invocation twice, then hands
 //! the event to the function's OnFailure destination (or DLQ), where the `errorType` says whether

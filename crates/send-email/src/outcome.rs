@@ -1,4 +1,4 @@
-//! What an invocation answers when it does not fail: the outcomes in the crate docs' table.
+//! What an invocation answers when it does not fail: the outcomes in docs/emails.md's table.
 //!
 //! The JSON is the function's response (and what the local run prints as `send-email returned`):
 //! `status` names the variant, the other fields follow it.
