@@ -68,6 +68,7 @@ const ENV_CREDENTIAL_FALLBACKS: &[&str] = &[
     "DIXA_LOOKUP_SECRET_PREVIOUS",
     "DIXA_ACTION_TOKEN_KEY",
     "DIXA_ACTION_TOKEN_KEY_PREVIOUS",
+    "EMAIL_HISTORY_KEY",
 ];
 
 /// Dixa's published source IPs (shared/reference/dixa.md).
@@ -294,6 +295,82 @@ fn only_send_email_touches_dynamodb_and_only_its_dedupe_items() {
         referenced_id(&env["DEDUPE_TABLE_NAME"]),
         Some("SendEmailDedupeTable")
     );
+}
+
+/// Support's record of address changes (crate email-history): the keys its code uses, expiry
+/// by TTL, point-in-time recovery, encryption, and kept when the stack goes or replaces it.
+#[test]
+fn the_email_history_table_is_keyed_by_hash_expires_and_is_kept_safe() {
+    let t = infra_tests::template();
+    assert_eq!(t.type_of("EmailHistoryTable"), Some("AWS::DynamoDB::Table"));
+    let resource = t.resource("EmailHistoryTable");
+    assert_eq!(resource["DeletionPolicy"], "Retain");
+    assert_eq!(resource["UpdateReplacePolicy"], "Retain");
+    let table = &resource["Properties"];
+    assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        table["KeySchema"],
+        json!([
+            {"AttributeName": "address_key", "KeyType": "HASH"},
+            {"AttributeName": "change_id", "KeyType": "RANGE"}
+        ])
+    );
+    assert_eq!(
+        table["AttributeDefinitions"],
+        json!([
+            {"AttributeName": "address_key", "AttributeType": "S"},
+            {"AttributeName": "change_id", "AttributeType": "S"}
+        ])
+    );
+    assert_eq!(
+        table["TimeToLiveSpecification"],
+        json!({"AttributeName": "expires_at", "Enabled": true})
+    );
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(table["SSESpecification"]["SSEEnabled"], true);
+
+    let params = t.parameters();
+    let days = &params["EmailHistoryDays"];
+    assert_eq!(
+        (
+            &days["Type"],
+            &days["Default"],
+            &days["MinValue"],
+            &days["MaxValue"]
+        ),
+        (&json!("Number"), &json!(90), &json!(1), &json!(3650)),
+        "EMAIL_HISTORY_DAYS's default and range"
+    );
+    let key = &params["EmailHistoryKeySecretArn"];
+    assert_eq!(key["Type"], "String");
+    assert_eq!(
+        key["AllowedPattern"], params["Auth0SecretArn"]["AllowedPattern"],
+        "a full Secrets Manager ARN, as every secret parameter"
+    );
+    assert!(key.get("Default").is_none(), "the key secret is required");
+}
+
+#[test]
+fn every_dynamodb_table_is_encrypted_and_expires_its_items() {
+    let t = infra_tests::template();
+    let tables = t.of_type("AWS::DynamoDB::Table");
+    assert!(tables.len() >= 2, "the dedupe and email history tables");
+    for (id, table) in tables {
+        let props = &table["Properties"];
+        assert_eq!(props["SSESpecification"]["SSEEnabled"], true, "{id}: SSE");
+        assert_eq!(props["BillingMode"], "PAY_PER_REQUEST", "{id}: billing");
+        assert_eq!(
+            props["TimeToLiveSpecification"]["Enabled"], true,
+            "{id}: TTL"
+        );
+        assert!(
+            table.get("DeletionPolicy").is_some() && table.get("UpdateReplacePolicy").is_some(),
+            "{id}: a deliberate DeletionPolicy and UpdateReplacePolicy"
+        );
+    }
 }
 
 #[test]
