@@ -7,7 +7,8 @@
 //! payload = base64url-no-pad( JSON claims )
 //! mac     = base64url-no-pad( HMAC-SHA256(key, ASCII bytes of payload) )
 //! claims  = {"v":1,"sub":"<auth0 user id>","actions":["block",...],
-//!            "csid":"<dixa conversation id>","agent":"<agent ref>","exp":<unix seconds>}
+//!            "csid":"<dixa conversation id>","agent":"<agent ref>","exp":<unix seconds>,
+//!            "restore":"<keyed hash of the address a restore may set>"?}
 //! ```
 //!
 //! The MAC is computed over the encoded payload exactly as sent, so verifying needs no
@@ -41,6 +42,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use lambda_http::http::{HeaderMap, header};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -129,6 +131,10 @@ pub struct Claims {
     pub agent: AgentRef,
     /// Expiry, unix seconds; the token is refused when `now > exp`.
     pub exp: u64,
+    /// For a restore: HMAC-SHA256 (the token key) of the address it may restore, base64url. Absent
+    /// from tokens that grant no restore (so older tokens still read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<String>,
 }
 
 /// Mints and verifies action tokens with the current key and, during rotation, the previous.
@@ -186,6 +192,16 @@ impl ActionTokens {
 
     /// A token for `grant`, signed with the current key, expiring at `now + ttl`.
     pub fn mint(&self, grant: &Grant, now: u64) -> String {
+        self.mint_claims(grant, None, now)
+    }
+
+    /// As [`ActionTokens::mint`], also binding the one address a restore of a moved account
+    /// may set (the address the look-up was for). Only its keyed hash goes into the token.
+    pub fn mint_with_restore(&self, grant: &Grant, restore_to: &str, now: u64) -> String {
+        self.mint_claims(grant, Some(restore_to), now)
+    }
+
+    fn mint_claims(&self, grant: &Grant, restore_to: Option<&str>, now: u64) -> String {
         let claims = Claims {
             v: TOKEN_VERSION,
             sub: grant.user_id.clone(),
@@ -193,8 +209,23 @@ impl ActionTokens {
             csid: grant.conversation_id.clone(),
             agent: grant.agent.clone(),
             exp: now.saturating_add(self.ttl_s),
+            restore: restore_to.map(|address| binding(&self.current, address)),
         };
         sign(&self.current, &claims)
+    }
+
+    /// Whether `claims` (already verified) allow restoring exactly `address` (normalised, as
+    /// the look-up had it). Either configured key may have bound it.
+    pub fn may_restore(&self, claims: &Claims, address: &str) -> bool {
+        let Some(bound) = claims.restore.as_deref() else {
+            return false;
+        };
+        std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .any(|key| {
+                let expected = binding(key, address);
+                bool::from(expected.as_bytes().ct_eq(bound.as_bytes()))
+            })
     }
 
     /// The claims when `token` is signed by a configured key, unexpired at `now`, issued for
@@ -251,6 +282,14 @@ impl ActionTokens {
         }
         Ok(claims)
     }
+}
+
+/// The keyed hash a token carries instead of the address it binds.
+fn binding(key: &HmacSha256, address: &str) -> String {
+    let mut m = key.clone();
+    m.update(b"restore:");
+    m.update(address.as_bytes());
+    URL_SAFE_NO_PAD.encode(m.finalize().into_bytes())
 }
 
 fn sign(key: &HmacSha256, claims: &Claims) -> String {
@@ -310,6 +349,25 @@ mod tests {
             conversation_id: "8812345".into(),
             agent: agent_ref("agent.smith@shop.example"),
         }
+    }
+
+    #[test]
+    fn a_restore_is_bound_to_the_address_without_carrying_it() {
+        let old = tokens(KEY_A, None);
+        let rotated = tokens(KEY_B, Some(KEY_A));
+        let token = old.mint_with_restore(&grant(), "jane.doe@example.com", NOW);
+        assert!(!decode_claims(&token).to_string().contains("jane"));
+        let claims = old.verify(&token, USER, Action::Block, NOW).unwrap();
+        assert!(old.may_restore(&claims, "jane.doe@example.com"));
+        assert!(!old.may_restore(&claims, "attacker@example.org"));
+        // After a key rotation the binding made with the previous key still holds.
+        assert!(rotated.may_restore(&claims, "jane.doe@example.com"));
+        assert!(!tokens(KEY_C, None).may_restore(&claims, "jane.doe@example.com"));
+        // A token minted without a restore allows none, and old tokens without the claim read.
+        let plain = old.mint(&grant(), NOW);
+        assert!(!decode_claims(&plain).as_object().unwrap().contains_key("restore"));
+        let claims = old.verify(&plain, USER, Action::Block, NOW).unwrap();
+        assert!(!old.may_restore(&claims, "jane.doe@example.com"));
     }
 
     fn decode_claims(token: &str) -> serde_json::Value {
