@@ -95,7 +95,11 @@ mod tests {
     }
 
     async fn call(server: &MockServer) -> Result<(), Error> {
-        testing::client(server)
+        call_with(&testing::client(server)).await
+    }
+
+    async fn call_with(client: &crate::Auth0Client) -> Result<(), Error> {
+        client
             .change_password(
                 &testing::address(),
                 "Username-Password-Authentication",
@@ -109,15 +113,7 @@ mod tests {
     async fn posts_the_exact_body_without_a_token() {
         let (capture, _guard) = Capture::install();
         let server = MockServer::start().await;
-        mount(
-            &server,
-            ResponseTemplate::new(200).set_body_raw(
-                "We've just sent you an email to reset your password.",
-                "text/plain; charset=utf-8",
-            ),
-            1,
-        )
-        .await;
+        mount(&server, test_support::auth0::change_password_sent(), 1).await;
         assert_eq!(call(&server).await, Ok(()));
         // No token was fetched and no Authorization header was sent.
         let requests: Vec<Request> = server.received_requests().await.unwrap();
@@ -173,16 +169,8 @@ mod tests {
         .await;
         let mut config = testing::config(&server);
         config.timeout = Duration::from_millis(200);
-        let err = crate::Auth0Client::new(config)
-            .unwrap()
-            .change_password(
-                &testing::address(),
-                "Username-Password-Authentication",
-                "storefront-client-id",
-                &deadline(),
-            )
-            .await
-            .unwrap_err();
+        let client = crate::Auth0Client::new(config).unwrap();
+        let err = call_with(&client).await.unwrap_err();
         assert_eq!(err.kind, ErrorKind::Timeout);
     }
 

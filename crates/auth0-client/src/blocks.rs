@@ -128,10 +128,10 @@ mod tests {
     use crate::{
         ErrorKind,
         testing::{self, ADDRESS, IP, TOKEN},
-        users::tests::RawQuery,
     };
     use serde_json::json;
     use std::time::Duration;
+    use test_support::auth0::{self, RawQuery};
     use test_support::logs::{Capture, assert_no_email_addresses};
     use wiremock::{
         Mock, MockServer, ResponseTemplate,
@@ -161,15 +161,8 @@ mod tests {
     #[tokio::test]
     async fn get_by_id_and_by_identifier_send_encoded_requests() {
         let (capture, _guard) = Capture::install();
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
-        Mock::given(method("GET"))
-            .and(path("/api/v2/user-blocks/auth0%7Cabc"))
-            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(blocks_json()))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let server = auth0::start(TOKEN, 1).await;
+        auth0::mount_user_blocks(&server, "auth0%7Cabc", TOKEN, blocks_json(), 1).await;
         Mock::given(method("GET"))
             .and(path("/api/v2/user-blocks"))
             .and(RawQuery("identifier=jane%2Bshop%40example.com"))
@@ -196,15 +189,8 @@ mod tests {
     #[tokio::test]
     async fn delete_by_id_and_by_identifier() {
         let (capture, _guard) = Capture::install();
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
-        Mock::given(method("DELETE"))
-            .and(path("/api/v2/user-blocks/auth0%7Cabc"))
-            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-            .respond_with(ResponseTemplate::new(204))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let server = auth0::start(TOKEN, 1).await;
+        auth0::mount_delete_user_blocks(&server, "auth0%7Cabc", TOKEN).await;
         Mock::given(method("DELETE"))
             .and(path("/api/v2/user-blocks"))
             .and(RawQuery("identifier=jane%2Bshop%40example.com"))
@@ -227,30 +213,12 @@ mod tests {
 
     #[tokio::test]
     async fn delete_is_retried_on_a_server_error_and_404_is_not_found() {
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
-        Mock::given(method("DELETE"))
-            .and(path("/api/v2/user-blocks/auth0%7Cabc"))
-            .respond_with(ResponseTemplate::new(500))
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("DELETE"))
-            .and(path("/api/v2/user-blocks/auth0%7Cabc"))
-            .respond_with(ResponseTemplate::new(204))
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("DELETE"))
-            .and(path("/api/v2/user-blocks/auth0%7Cgone"))
-            .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-                "statusCode": 404, "error": "Not Found",
-                "message": "The user does not exist.", "errorCode": "inexistent_user"
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let server = auth0::start(TOKEN, 1).await;
+        let delete = auth0::management_call("DELETE", "/api/v2/user-blocks/auth0%7Cabc", TOKEN);
+        auth0::mount_once(&server, delete, ResponseTemplate::new(500)).await;
+        auth0::mount_delete_user_blocks(&server, "auth0%7Cabc", TOKEN).await;
+        let gone = "/api/v2/user-blocks/auth0%7Cgone";
+        auth0::mount_user_not_found(&server, "DELETE", gone).await;
         let client = testing::client(&server);
         client
             .delete_user_blocks("auth0|abc", &deadline())

@@ -261,15 +261,10 @@ mod tests {
         let moto = test_support::moto::server().await;
         let conf = test_support::aws::sdk_config(moto.endpoint()).await;
         let client = aws_sdk_secretsmanager::Client::new(&conf);
-        let created = client
-            .create_secret()
-            .name(test_support::unique("auth0"))
-            .secret_string(r#"{"client_id":"id-from-sm","client_secret":"secret-from-sm"}"#)
-            .send()
-            .await
-            .unwrap();
+        let json = r#"{"client_id":"id-from-sm","client_secret":"secret-from-sm"}"#;
+        let arn = test_support::aws::create_secret(&client, "auth0", json).await;
         // The env credentials are ignored when the ARN is set.
-        let pairs = with(minimal(), SECRET_ARN, created.arn().unwrap());
+        let pairs = with(minimal(), SECRET_ARN, &arn);
         let c = Auth0Config::from_env(&Env::from_pairs(pairs), async || client.clone())
             .await
             .unwrap();

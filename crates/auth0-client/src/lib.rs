@@ -181,22 +181,22 @@ fn decode<T: serde::de::DeserializeOwned>(call: Call, body: &[u8]) -> Result<T, 
 
 #[cfg(test)]
 pub(crate) mod testing {
-    //! Shared test fixtures: a client pointed at wiremock, a token mock, a user body.
+    //! This crate's test fixtures: a client pointed at wiremock; the token mock and the user
+    //! body are `test_support::auth0`'s.
 
     use super::*;
     use auth0_events::EmailAddress;
     use lambda_support::retry::Backoff;
-    use serde_json::{Value, json};
+    use serde_json::Value;
     use std::time::Duration;
-    use wiremock::{
-        Mock, MockServer, ResponseTemplate,
-        matchers::{method, path},
-    };
+    use test_support::auth0;
+    use wiremock::MockServer;
 
     /// Plus-addressed, so a missing `%2B` or a leak is caught.
-    pub const ADDRESS: &str = "jane+shop@example.com";
+    pub const ADDRESS: &str = auth0::EMAIL;
     pub const TOKEN: &str = "tok-abc123";
-    pub const IP: &str = "203.0.113.7";
+    /// The last IP of [`user_json`].
+    pub const IP: &str = auth0::LAST_IP;
 
     pub fn address() -> EmailAddress {
         EmailAddress::parse(ADDRESS).unwrap()
@@ -226,42 +226,17 @@ pub(crate) mod testing {
     }
 
     pub async fn mount_token(server: &MockServer, token: &str, expires_in: u64, expect: u64) {
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "access_token": token,
-                "expires_in": expires_in,
-                "scope": "read:users update:users",
-                "token_type": "Bearer"
-            })))
+        auth0::token_endpoint()
+            .respond_with(auth0::token_response(token, expires_in))
             .expect(expect)
             .mount(server)
             .await;
     }
 
-    /// A database user as `GET /api/v2/users/{id}` returns it, with fields we do not read.
+    /// A database user `auth0|abc` as `GET /api/v2/users/{id}` returns it, with fields we do
+    /// not read.
     pub fn user_json() -> Value {
-        json!({
-            "user_id": "auth0|abc",
-            "email": ADDRESS,
-            "email_verified": true,
-            "identities": [{
-                "connection": "Username-Password-Authentication",
-                "provider": "auth0",
-                "user_id": "abc",
-                "isSocial": false
-            }],
-            "logins_count": 12,
-            "last_login": "2026-11-20T10:00:00.000Z",
-            "created_at": "2024-01-02T03:04:05.000Z",
-            "updated_at": "2026-11-20T10:00:00.000Z",
-            "last_ip": IP,
-            "name": ADDRESS,
-            "nickname": "jane+shop",
-            "picture": "https://s.gravatar.com/avatar/x.png",
-            "app_metadata": {"hybris_uid": ADDRESS},
-            "user_metadata": {"lang": "de"}
-        })
+        auth0::user("auth0|abc", ADDRESS)
     }
 
     /// Panics if `text` holds the address, any `@`, the token, the secret or the IP.
@@ -277,10 +252,11 @@ pub(crate) mod testing {
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
+    use test_support::auth0;
     use test_support::logs::{Capture, assert_no_email_addresses};
     use testing::TOKEN;
     use wiremock::{
-        Mock, MockServer, ResponseTemplate,
+        Mock, ResponseTemplate,
         matchers::{method, path},
     };
 
@@ -303,26 +279,19 @@ mod tests {
     #[tokio::test]
     async fn a_429_waits_for_the_reset_and_then_succeeds() {
         let (capture, _guard) = Capture::install();
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
+        let server = auth0::start(TOKEN, 1).await;
         align_to_second().await;
         let reset = epoch_secs() + 1;
-        Mock::given(method("GET"))
-            .and(path("/api/v2/users-by-email"))
-            .respond_with(
-                ResponseTemplate::new(429)
-                    .insert_header("x-ratelimit-limit", "10")
-                    .insert_header("x-ratelimit-remaining", "0")
-                    .insert_header("x-ratelimit-reset", reset.to_string())
-                    .set_body_json(serde_json::json!({
-                        "statusCode": 429, "error": "Too Many Requests",
-                        "message": "Global limit has been reached", "errorCode": "too_many_requests"
-                    })),
-            )
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
+        let limited = ResponseTemplate::new(429)
+            .insert_header("x-ratelimit-limit", "10")
+            .insert_header("x-ratelimit-remaining", "0")
+            .insert_header("x-ratelimit-reset", reset.to_string())
+            .set_body_json(serde_json::json!({
+                "statusCode": 429, "error": "Too Many Requests",
+                "message": "Global limit has been reached", "errorCode": "too_many_requests"
+            }));
+        let call = Mock::given(method("GET")).and(path("/api/v2/users-by-email"));
+        auth0::mount_once(&server, call, limited).await;
         Mock::given(method("GET"))
             .and(path("/api/v2/users-by-email"))
             .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
@@ -370,8 +339,7 @@ mod tests {
     #[tokio::test]
     async fn a_429_resetting_after_the_deadline_is_rate_limited_at_once() {
         let (capture, _guard) = Capture::install();
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
+        let server = auth0::start(TOKEN, 1).await;
         Mock::given(method("GET"))
             .and(path("/api/v2/users-by-email"))
             .respond_with(
@@ -407,14 +375,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_trailing_slash_on_the_base_url_is_ignored() {
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
-        Mock::given(method("GET"))
-            .and(path("/api/v2/users/auth0%7Cabc"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(testing::user_json()))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let server = auth0::start(TOKEN, 1).await;
+        let user = testing::user_json();
+        auth0::mount_get_user(&server, "auth0%7Cabc", TOKEN, user, 1).await;
         let mut config = testing::config(&server);
         config.base_url = format!("{}/", server.uri());
         let client = Auth0Client::new(config).unwrap();

@@ -170,20 +170,12 @@ mod tests {
     };
     use serde_json::json;
     use std::time::{Duration, Instant};
+    use test_support::auth0::RawQuery;
     use test_support::logs::{Capture, assert_no_email_addresses};
     use wiremock::{
-        Match, Mock, MockServer, Request, ResponseTemplate,
+        Mock, MockServer, ResponseTemplate,
         matchers::{header, method, path},
     };
-
-    /// Matches the raw (still percent-encoded) query string exactly.
-    struct RawQuery(&'static str);
-
-    impl Match for RawQuery {
-        fn matches(&self, request: &Request) -> bool {
-            request.url.query() == Some(self.0)
-        }
-    }
 
     const UA: &str = "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0";
 

@@ -143,6 +143,7 @@ mod tests {
     use super::*;
     use crate::testing::{self, ADDRESS, TOKEN};
     use serde_json::json;
+    use test_support::auth0;
     use test_support::logs::{Capture, assert_no_email_addresses};
     use wiremock::{
         Mock, MockServer, ResponseTemplate,
@@ -154,13 +155,15 @@ mod tests {
     }
 
     async fn mount_user(server: &MockServer, token: &str, expect: u64) {
-        Mock::given(method("GET"))
-            .and(path("/api/v2/users/auth0%7Cabc"))
-            .and(header("authorization", format!("Bearer {token}").as_str()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(testing::user_json()))
-            .expect(expect)
-            .mount(server)
-            .await;
+        auth0::mount_get_user(server, "auth0%7Cabc", token, testing::user_json(), expect).await;
+    }
+
+    /// A first grant of `token` for `expires_in` seconds (a bare answer: no `token_type`),
+    /// after which the next token mock answers.
+    async fn mount_first_token(server: &MockServer, token: &str, expires_in: u64) {
+        let grant = json!({"access_token": token, "expires_in": expires_in});
+        let response = ResponseTemplate::new(200).set_body_json(grant);
+        auth0::mount_once(server, auth0::token_endpoint(), response).await;
     }
 
     #[test]
@@ -177,8 +180,7 @@ mod tests {
     async fn the_token_request_is_exact_and_the_token_is_sent_as_bearer() {
         let (capture, _guard) = Capture::install();
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
+        auth0::token_endpoint()
             .and(header("content-type", "application/json"))
             .and(body_json(json!({
                 "grant_type": "client_credentials",
@@ -186,12 +188,7 @@ mod tests {
                 "client_secret": "m2m-client-secret",
                 "audience": "https://shop.eu.auth0.com/api/v2/"
             })))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "access_token": TOKEN,
-                "expires_in": 86400,
-                "scope": "read:users update:users",
-                "token_type": "Bearer"
-            })))
+            .respond_with(auth0::token_response(TOKEN, 86_400))
             .expect(1)
             .mount(&server)
             .await;
@@ -211,8 +208,7 @@ mod tests {
 
     #[tokio::test]
     async fn two_calls_and_two_concurrent_calls_fetch_the_token_once() {
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
+        let server = auth0::start(TOKEN, 1).await;
         mount_user(&server, TOKEN, 4).await;
         let client = testing::client(&server);
         let d = deadline();
@@ -238,8 +234,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_warm_up_beside_the_first_call_fetches_the_token_once() {
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
+        let server = auth0::start(TOKEN, 1).await;
         mount_user(&server, TOKEN, 2).await;
         let client = testing::client(&server);
         // As `main` runs it: the prefetch and the first call side by side, then a warm call.
@@ -253,15 +248,14 @@ mod tests {
     async fn a_failed_warm_up_is_logged_and_the_first_call_fetches_again() {
         let (capture, _guard) = Capture::install();
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
-            .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+        auth0::mount_once(
+            &server,
+            auth0::token_endpoint(),
+            ResponseTemplate::new(401).set_body_json(json!({
                 "error": "access_denied", "error_description": "Unauthorized"
-            })))
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
+            })),
+        )
+        .await;
         testing::mount_token(&server, TOKEN, 86_400, 1).await;
         mount_user(&server, TOKEN, 1).await;
         let client = testing::client(&server);
@@ -278,16 +272,7 @@ mod tests {
     async fn a_token_due_for_refresh_is_replaced() {
         let server = MockServer::start().await;
         // 1 s lifetime: reused for 0.5 s (half), then replaced.
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"access_token": "tok-old", "expires_in": 1})),
-            )
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
+        mount_first_token(&server, "tok-old", 1).await;
         testing::mount_token(&server, "tok-new", 86_400, 2).await;
         mount_user(&server, "tok-old", 2).await;
         mount_user(&server, "tok-new", 2).await;
@@ -312,16 +297,7 @@ mod tests {
     async fn a_401_refreshes_the_token_once_and_succeeds() {
         let (capture, _guard) = Capture::install();
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"access_token": "tok-revoked", "expires_in": 86400})),
-            )
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
+        mount_first_token(&server, "tok-revoked", 86400).await;
         testing::mount_token(&server, "tok-fresh", 86_400, 1).await;
         Mock::given(method("GET"))
             .and(header("authorization", "Bearer tok-revoked"))
@@ -342,8 +318,7 @@ mod tests {
     #[tokio::test]
     async fn a_second_401_is_unauthorized_after_exactly_two_token_fetches() {
         let (capture, _guard) = Capture::install();
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 2).await;
+        let server = auth0::start(TOKEN, 2).await;
         Mock::given(method("GET"))
             .and(path("/api/v2/users-by-email"))
             .respond_with(ResponseTemplate::new(401).set_body_json(json!({
@@ -370,8 +345,7 @@ mod tests {
     async fn refused_credentials_are_a_token_error_without_the_secret() {
         let (capture, _guard) = Capture::install();
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
+        auth0::token_endpoint()
             .respond_with(ResponseTemplate::new(401).set_body_json(json!({
                 "error": "access_denied",
                 "error_description": "Unauthorized m2m-client-secret"
@@ -400,8 +374,7 @@ mod tests {
     #[tokio::test]
     async fn a_token_reply_without_a_token_is_a_decode_error() {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
+        auth0::token_endpoint()
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": ""})))
             .expect(1)
             .mount(&server)
@@ -416,13 +389,7 @@ mod tests {
     #[tokio::test]
     async fn a_token_endpoint_server_error_is_retried() {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
-            .respond_with(ResponseTemplate::new(503))
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
+        auth0::mount_once(&server, auth0::token_endpoint(), ResponseTemplate::new(503)).await;
         testing::mount_token(&server, TOKEN, 86_400, 1).await;
         mount_user(&server, TOKEN, 1).await;
         let client = testing::client(&server);
@@ -437,8 +404,7 @@ mod tests {
 
     #[tokio::test]
     async fn invalidate_keeps_a_token_that_already_replaced_the_refused_one() {
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
+        let server = auth0::start(TOKEN, 1).await;
         let client = testing::client(&server);
         let cache = &client.inner.tokens;
         let got = cache.get(&client.inner.http, &deadline()).await.unwrap();

@@ -229,20 +229,12 @@ pub(crate) mod tests {
     use crate::testing::{self, ADDRESS, IP, TOKEN};
     use serde_json::json;
     use std::time::{Duration, Instant};
+    use test_support::auth0;
     use test_support::logs::{Capture, assert_no_email_addresses};
     use wiremock::{
-        Match, Mock, MockServer, Request, ResponseTemplate,
+        Mock, MockServer, ResponseTemplate,
         matchers::{body_json, header, method, path},
     };
-
-    /// Matches the raw (still percent-encoded) query string exactly.
-    pub struct RawQuery(pub &'static str);
-
-    impl Match for RawQuery {
-        fn matches(&self, request: &Request) -> bool {
-            request.url.query() == Some(self.0)
-        }
-    }
 
     fn deadline() -> Deadline {
         Deadline::after(Duration::from_secs(10))
@@ -271,24 +263,11 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn users_by_email_sends_the_encoded_lower_cased_address() {
         let (capture, _guard) = Capture::install();
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
-        let mut google = testing::user_json();
-        google["user_id"] = json!("google-oauth2|1234567890");
-        google["identities"] = json!([{
-            "connection": "google-oauth2", "provider": "google-oauth2",
-            "user_id": 1234567890, "isSocial": true
-        }]);
-        Mock::given(method("GET"))
-            .and(path("/api/v2/users-by-email"))
-            .and(RawQuery("email=jane%2Bshop%40example.com"))
-            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(json!([testing::user_json(), google])),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
+        let server = auth0::start(TOKEN, 1).await;
+        let google = auth0::social_user(ADDRESS);
+        let users = json!([testing::user_json(), google]);
+        let query = "email=jane%2Bshop%40example.com";
+        auth0::mount_users_by_email(&server, query, TOKEN, users, 1).await;
         let client = testing::client(&server);
         // Upper case in, lower case out (EmailAddress canonicalises).
         let email = EmailAddress::parse("Jane+Shop@Example.COM").unwrap();
@@ -308,21 +287,10 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn get_user_encodes_the_id_and_reads_the_documented_fields() {
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
-        Mock::given(method("GET"))
-            .and(path("/api/v2/users/auth0%7Cabc"))
-            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(testing::user_json()))
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/api/v2/users/samlp%7CCorp%7Cjane%2Fx"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(testing::user_json()))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let server = auth0::start(TOKEN, 1).await;
+        auth0::mount_get_user(&server, "auth0%7Cabc", TOKEN, testing::user_json(), 1).await;
+        let odd = "samlp%7CCorp%7Cjane%2Fx";
+        auth0::mount_get_user(&server, odd, TOKEN, testing::user_json(), 1).await;
         let client = testing::client(&server);
         let user = client.get_user("auth0|abc", &deadline()).await.unwrap();
         assert_eq!(user, Some(expected_user()));
@@ -337,17 +305,8 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn get_user_404_is_none() {
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
-        Mock::given(method("GET"))
-            .and(path("/api/v2/users/auth0%7Cgone"))
-            .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-                "statusCode": 404, "error": "Not Found",
-                "message": "The user does not exist.", "errorCode": "inexistent_user"
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let server = auth0::start(TOKEN, 1).await;
+        auth0::mount_user_not_found(&server, "GET", "/api/v2/users/auth0%7Cgone").await;
         let client = testing::client(&server);
         assert_eq!(client.get_user("auth0|gone", &deadline()).await, Ok(None));
     }
@@ -355,8 +314,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn server_errors_on_a_get_are_retried() {
         let (capture, _guard) = Capture::install();
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
+        let server = auth0::start(TOKEN, 1).await;
         Mock::given(method("GET"))
             .and(path("/api/v2/users/auth0%7Cabc"))
             .respond_with(ResponseTemplate::new(503).set_body_string(ADDRESS))
@@ -364,12 +322,7 @@ pub(crate) mod tests {
             .expect(2)
             .mount(&server)
             .await;
-        Mock::given(method("GET"))
-            .and(path("/api/v2/users/auth0%7Cabc"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(testing::user_json()))
-            .expect(1)
-            .mount(&server)
-            .await;
+        auth0::mount_get_user(&server, "auth0%7Cabc", TOKEN, testing::user_json(), 1).await;
         let client = testing::client(&server);
         let user = client.get_user("auth0|abc", &deadline()).await.unwrap();
         assert_eq!(user, Some(expected_user()));
@@ -383,8 +336,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn persistent_server_errors_stop_after_max_attempts() {
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
+        let server = auth0::start(TOKEN, 1).await;
         Mock::given(method("GET"))
             .and(path("/api/v2/users-by-email"))
             .respond_with(ResponseTemplate::new(500))
@@ -411,8 +363,7 @@ pub(crate) mod tests {
             (403, ErrorKind::Forbidden, Some("insufficient_scope")),
             (409, ErrorKind::BadRequest { status: 409 }, None),
         ] {
-            let server = MockServer::start().await;
-            testing::mount_token(&server, TOKEN, 86_400, 1).await;
+            let server = auth0::start(TOKEN, 1).await;
             let mut body = json!({
                 "statusCode": status, "error": "Bad Request",
                 "message": format!("Query validation error for {ADDRESS} from {IP}"),
@@ -441,8 +392,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_slow_answer_is_a_timeout_after_bounded_retries() {
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
+        let server = auth0::start(TOKEN, 1).await;
         Mock::given(method("GET"))
             .and(path("/api/v2/users/auth0%7Cabc"))
             .respond_with(
@@ -466,8 +416,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn an_unexpected_body_is_a_decode_error_that_quotes_nothing() {
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
+        let server = auth0::start(TOKEN, 1).await;
         Mock::given(method("GET"))
             .and(path("/api/v2/users-by-email"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"email": ADDRESS})))
@@ -485,11 +434,8 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn patch_user_sends_only_the_set_fields() {
         let (capture, _guard) = Capture::install();
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
-        Mock::given(method("PATCH"))
-            .and(path("/api/v2/users/auth0%7Cabc"))
-            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        let server = auth0::start(TOKEN, 1).await;
+        auth0::management_call("PATCH", "/api/v2/users/auth0%7Cabc", TOKEN)
             .and(header("content-type", "application/json"))
             .and(body_json(json!({
                 "email": ADDRESS,
@@ -501,13 +447,9 @@ pub(crate) mod tests {
             .expect(1)
             .mount(&server)
             .await;
-        Mock::given(method("PATCH"))
-            .and(path("/api/v2/users/auth0%7Cabc"))
-            .and(body_json(json!({"blocked": false})))
-            .respond_with(ResponseTemplate::new(200).set_body_json(testing::user_json()))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let unblock = json!({"blocked": false});
+        let user = testing::user_json();
+        auth0::mount_patch_user(&server, "auth0%7Cabc", TOKEN, unblock, user, 1).await;
         let client = testing::client(&server);
         let patch = UserPatch {
             email: Some(EmailAddress::parse("JANE+shop@example.com").unwrap()),
@@ -558,14 +500,13 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn patch_is_retried_on_a_server_error() {
-        let server = MockServer::start().await;
-        testing::mount_token(&server, TOKEN, 86_400, 1).await;
-        Mock::given(method("PATCH"))
-            .respond_with(ResponseTemplate::new(502))
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
+        let server = auth0::start(TOKEN, 1).await;
+        auth0::mount_once(
+            &server,
+            Mock::given(method("PATCH")),
+            ResponseTemplate::new(502),
+        )
+        .await;
         Mock::given(method("PATCH"))
             .respond_with(ResponseTemplate::new(200).set_body_json(testing::user_json()))
             .expect(1)

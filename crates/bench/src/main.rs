@@ -32,6 +32,8 @@ use std::{
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
+use test_support::auth0::{self, EMAIL, USER, USER_ENCODED};
+use test_support::dixa::{self, AGENT, CSID, LOOKUP_SECRET, TOKEN_KEY};
 use test_support::runtime::{LambdaProcess, Outcome};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -55,12 +57,6 @@ const HANDLER_CPU_NS: f64 = 50_000.0;
 /// on this kind of branchy code (IPC ~1.2). Under callgrind SHA-256 runs its portable code (no
 /// SHA extensions), so signing counts more instructions than it costs on real hardware.
 const NOMINAL_INSTRUCTIONS_PER_NS: f64 = 3.0;
-
-const LOOKUP_SECRET: &str = "bench-lookup-secret-0123456789abcdefghij";
-const TOKEN_KEY: &str = "bench-token-key-0123456789abcdefghijklmnop";
-const ORIGIN: &str = "https://shop.dixa.com";
-const USER: &str = "auth0|64f0c0ffee0123456789abcd";
-const USER_ENCODED: &str = "auth0%7C64f0c0ffee0123456789abcd";
 
 // Its own crate so that `cargo xtask run` and `test` never build the bench's peers.
 fn main() -> std::process::ExitCode {
@@ -211,21 +207,9 @@ async fn peers() -> Peers {
     )
     .await;
     let auth0 = MockServer::start().await;
-    stub(
-        &auth0,
-        "POST",
-        "/oauth/token",
-        200,
-        json!({"access_token": "t", "expires_in": 86400, "token_type": "Bearer"}),
-    )
-    .await;
+    auth0::mount_token(&auth0, "t", ..).await;
     stub(&auth0, "DELETE", "/api/v2/user-blocks", 204, json!({})).await;
-    let user = json!({
-        "user_id": USER, "email": "jane+shop@example.com", "email_verified": true,
-        "identities": [{"connection": "Username-Password-Authentication",
-                        "provider": "auth0", "user_id": "64f0c0ffee0123456789abcd"}],
-        "logins_count": 12, "created_at": "2024-01-02T03:04:05.000Z", "blocked": false
-    });
+    let user = auth0::user(USER, EMAIL);
     stub(
         &auth0,
         "GET",
@@ -269,7 +253,7 @@ async fn peers() -> Peers {
 fn cases(root: &Path, peers: &Peers) -> Result<Vec<Case>, String> {
     let mut aws = test_support::aws::env_for(&peers.eventbridge.uri());
     aws.push(("AWS_LAMBDA_LOG_LEVEL", "WARN".into()));
-    let auth0 = test_support::auth0::env(&peers.auth0.uri());
+    let auth0 = auth0::env(&peers.auth0.uri());
     let mut transform_env = aws.clone();
     transform_env.push(("EMAIL_BUS_NAME", "bench".into()));
     let mut send_env = aws.clone();
@@ -292,28 +276,11 @@ fn cases(root: &Path, peers: &Peers) -> Result<Vec<Case>, String> {
     ]);
     hybris_env.extend(auth0.iter().cloned());
     let mut dixa_env = aws.clone();
-    dixa_env.extend([
-        ("DIXA_LOOKUP_SECRET", LOOKUP_SECRET.into()),
-        ("DIXA_ACTION_TOKEN_KEY", TOKEN_KEY.into()),
-        ("DIXA_ALLOWED_ORIGINS", ORIGIN.into()),
-        ("AUTH0_RESET_CLIENT_ID", "storefront-client-id".into()),
-        // dixa-patch-user's emails of an email change (the bench's `block` puts none).
-        ("EMAIL_BUS_NAME", "bench".into()),
-    ]);
-    dixa_env.extend(auth0.iter().cloned());
+    // dixa-patch-user's emails of an email change (the bench's `block` puts none).
+    let bus = [("EMAIL_BUS_NAME", "bench")];
+    dixa_env.extend(dixa::env(&peers.auth0.uri(), &bus));
 
-    let lookup = test_support::apigw::rest_event(
-        "/lookup",
-        "GET",
-        "/lookup",
-        &[
-            ("email", "jane+shop@example.com"),
-            ("csid", "8812345"),
-            ("agent", "agent.smith@shop.example"),
-        ],
-        &[("x-dixa-card-secret", LOOKUP_SECRET)],
-        None,
-    );
+    let lookup = test_support::apigw::lookup_event(EMAIL, Some(LOOKUP_SECRET));
     // A token valid for the whole run (the TTL is the longest the settings allow).
     let tokens = dixa_access::ActionTokens::new(TOKEN_KEY.as_bytes(), None, 900)
         .map_err(|e| e.to_string())?;
@@ -321,24 +288,12 @@ fn cases(root: &Path, peers: &Peers) -> Result<Vec<Case>, String> {
         &dixa_access::Grant {
             user_id: USER.into(),
             actions: vec![dixa_access::Action::Block],
-            conversation_id: "8812345".into(),
-            agent: dixa_access::agent_ref("agent.smith@shop.example"),
+            conversation_id: CSID.into(),
+            agent: dixa_access::agent_ref(AGENT),
         },
         dixa_access::now_unix(),
     );
-    let bearer = format!("Bearer {token}");
-    let block = test_support::apigw::rest_event(
-        "/users/{user_id}/{action}",
-        "POST",
-        &format!("/users/{USER_ENCODED}/block"),
-        &[],
-        &[
-            ("Origin", ORIGIN),
-            ("Authorization", &bearer),
-            ("Content-Type", "application/json"),
-        ],
-        None,
-    );
+    let block = test_support::apigw::action_event(USER_ENCODED, "block", &token, None);
     Ok(vec![
         Case {
             name: FLOOR,

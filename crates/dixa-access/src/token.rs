@@ -365,7 +365,12 @@ mod tests {
         assert!(!tokens(KEY_C, None).may_restore(&claims, "jane.doe@example.com"));
         // A token minted without a restore allows none, and old tokens without the claim read.
         let plain = old.mint(&grant(), NOW);
-        assert!(!decode_claims(&plain).as_object().unwrap().contains_key("restore"));
+        assert!(
+            !decode_claims(&plain)
+                .as_object()
+                .unwrap()
+                .contains_key("restore")
+        );
         let claims = old.verify(&plain, USER, Action::Block, NOW).unwrap();
         assert!(!old.may_restore(&claims, "jane.doe@example.com"));
     }

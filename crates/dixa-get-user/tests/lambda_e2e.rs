@@ -3,10 +3,12 @@
 
 use serde_json::{Value, json};
 use std::time::Duration;
-use test_support::apigw::rest_event;
+use test_support::apigw::{lookup_event, response_body, rest_event};
+use test_support::auth0::{self, CLIENT_SECRET, EMAIL, M2M_TOKEN, USER, USER_ENCODED};
+use test_support::dixa::{self, LOOKUP_SECRET, TOKEN_KEY};
 use test_support::{
     logs,
-    runtime::{LambdaProcess, Outcome},
+    runtime::{self, LambdaProcess},
 };
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -15,96 +17,45 @@ use wiremock::{
 
 const BIN: &str = env!("CARGO_BIN_EXE_dixa-get-user");
 const TIMEOUT: Duration = Duration::from_secs(10);
-const LOOKUP_SECRET: &str = "lookup-secret-0123456789abcdefghijklmnop";
-const TOKEN_KEY: &str = "token-key-0123456789abcdefghijklmnopqrstu";
-const USER: &str = "auth0|64f0c0ffee0123456789abcd";
 
 fn env(auth0: &MockServer) -> Vec<(&'static str, String)> {
-    let mut env = vec![
-        ("DIXA_LOOKUP_SECRET", LOOKUP_SECRET.into()),
-        ("DIXA_ACTION_TOKEN_KEY", TOKEN_KEY.into()),
-        ("DIXA_ALLOWED_ORIGINS", "https://shop.dixa.com".into()),
-        ("AWS_LAMBDA_LOG_LEVEL", "DEBUG".into()),
-    ];
-    env.extend(test_support::auth0::env(&auth0.uri()));
-    env
-}
-
-fn lookup_event(email: &str, secret: Option<&str>) -> Value {
-    let headers: Vec<(&str, &str)> = secret
-        .map(|s| vec![("x-dixa-card-secret", s)])
-        .unwrap_or_default();
-    rest_event(
-        "/lookup",
-        "GET",
-        "/lookup",
-        &[
-            ("email", email),
-            ("csid", "8812345"),
-            ("agent", "agent.smith@shop.example"),
-        ],
-        &headers,
-        None,
-    )
+    dixa::env(&auth0.uri(), &[("AWS_LAMBDA_LOG_LEVEL", "DEBUG")])
 }
 
 /// The API Gateway proxy response: status, headers (lower-case name → first value), and the
 /// body parsed as JSON.
 async fn call(lambda: &mut LambdaProcess, event: Value) -> (u64, Value, Value) {
-    match lambda.invoke(event, TIMEOUT).await {
-        Outcome::Response(r) => {
-            let body = r["body"].as_str().expect("a text body");
-            (
-                r["statusCode"].as_u64().unwrap(),
-                test_support::apigw::response_headers(&r),
-                serde_json::from_str(body).unwrap(),
-            )
-        }
-        other => panic!("a Lambda error instead of an HTTP response: {other:?}"),
-    }
+    let (status, headers, response) = test_support::apigw::invoke(lambda, event, TIMEOUT).await;
+    (status, headers, response_body(&response))
 }
 
 #[tokio::test]
 async fn lookups_as_lambda_runs_them() {
-    let auth0 = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": "a0-tok-4Wx2", "expires_in": 86400, "token_type": "Bearer"}),
-        ))
-        .expect(1)
-        .mount(&auth0)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/users-by-email"))
-        .and(query_param("email", "jane+shop@example.com"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
-            "user_id": USER, "email": "jane+shop@example.com", "email_verified": true,
-            "identities": [{"connection": "Username-Password-Authentication",
-                            "provider": "auth0", "user_id": "64f0c0ffee0123456789abcd"}],
-            "logins_count": 12, "last_login": "2026-11-20T10:00:00.000Z",
-            "created_at": "2024-01-02T03:04:05.000Z", "blocked": false,
-            "last_ip": "203.0.113.7", "user_metadata": {"lang": "de"}
-        }])))
-        .expect(1)
-        .mount(&auth0)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/user-blocks/auth0%7C64f0c0ffee0123456789abcd"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"blocked_for": [{"ip": "198.51.100.9"}]})),
-        )
-        .expect(1)
-        .mount(&auth0)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/users-by-email"))
-        .and(query_param("email", "nobody@example.com"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .expect(1)
-        .mount(&auth0)
-        .await;
+    let auth0 = auth0::start(M2M_TOKEN, 1).await;
+    auth0::mount_users_by_email(
+        &auth0,
+        "email=jane%2Bshop%40example.com",
+        M2M_TOKEN,
+        json!([auth0::user(USER, EMAIL)]),
+        1,
+    )
+    .await;
+    auth0::mount_user_blocks(
+        &auth0,
+        USER_ENCODED,
+        M2M_TOKEN,
+        json!({"blocked_for": [{"ip": "198.51.100.9"}]}),
+        1,
+    )
+    .await;
+    auth0::mount_users_by_email(
+        &auth0,
+        "email=nobody%40example.com",
+        M2M_TOKEN,
+        json!([]),
+        1,
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path("/api/v2/users-by-email"))
         .and(query_param("email", "down@example.com"))
@@ -145,33 +96,20 @@ async fn lookups_as_lambda_runs_them() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(body, json!({"found": false, "count": 0, "accounts": []}));
-    let (status, _, body) = call(&mut lambda, lookup_event("jane@example.com", None)).await;
-    assert_eq!(status, 401);
-    assert_eq!(body["error"]["code"], "unauthenticated");
-    let (status, _, body) = call(
-        &mut lambda,
-        lookup_event(
-            "jane@example.com",
-            Some("a-rotated-out-secret-0123456789abcdef"),
-        ),
-    )
-    .await;
-    assert_eq!(status, 401);
-    assert_eq!(body["error"]["code"], "unauthenticated");
-    let (status, _, body) = call(
-        &mut lambda,
-        lookup_event("jane.example.com", Some(LOOKUP_SECRET)),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert_eq!(body["error"]["code"], "invalid_email");
-    let (status, _, body) = call(
-        &mut lambda,
-        lookup_event("down@example.com", Some(LOOKUP_SECRET)),
-    )
-    .await;
-    assert_eq!(status, 503);
-    assert_eq!(body["error"]["code"], "upstream_unavailable");
+    let (ok, rotated_out) = (
+        Some(LOOKUP_SECRET),
+        Some("a-rotated-out-secret-0123456789abcdef"),
+    );
+    for (email, secret, status, code) in [
+        ("jane@example.com", None, 401, "unauthenticated"),
+        ("jane@example.com", rotated_out, 401, "unauthenticated"),
+        ("jane.example.com", ok, 400, "invalid_email"),
+        ("down@example.com", ok, 503, "upstream_unavailable"),
+    ] {
+        let (got, _, body) = call(&mut lambda, lookup_event(email, secret)).await;
+        assert_eq!(got, status, "{email}");
+        assert_eq!(body["error"]["code"], code, "{email}");
+    }
     let (status, headers, _) = call(
         &mut lambda,
         rest_event("/lookup", "POST", "/lookup", &[], &[], Some("{}")),
@@ -182,28 +120,15 @@ async fn lookups_as_lambda_runs_them() {
 
     let output = lambda.output();
     logs::assert_no_email_addresses(&output);
-    for secret in [LOOKUP_SECRET, TOKEN_KEY, "auth0-s3cret", "a0-tok-4Wx2"] {
-        let leaks: Vec<&str> = output.lines().filter(|l| l.contains(secret)).collect();
-        assert!(leaks.is_empty(), "{secret} in output: {leaks:#?}");
-    }
+    logs::assert_no_secrets(
+        &output,
+        &[LOOKUP_SECRET, TOKEN_KEY, CLIENT_SECRET, M2M_TOKEN],
+    );
     // One audit line per look-up (the 405 is not a look-up).
-    let audits = output
-        .lines()
-        .filter(|l| l.contains(r#""target":"audit""#))
-        .count();
-    assert_eq!(audits, 6, "{output}");
+    assert_eq!(logs::audit_lines(&output).len(), 6, "{output}");
 }
 
 #[tokio::test]
 async fn a_missing_setting_stops_start_up_naming_it() {
-    let mut lambda = LambdaProcess::spawn(BIN, "dixa-get-user", &[]).await;
-    let code = lambda.wait_exit(TIMEOUT).await;
-    assert!(matches!(code, Some(c) if c != 0), "exit code {code:?}");
-    assert!(
-        lambda
-            .output()
-            .contains("missing required setting DIXA_ALLOWED_ORIGINS"),
-        "{}",
-        lambda.output()
-    );
+    runtime::assert_start_up_stops_for(BIN, "dixa-get-user", &[], "DIXA_ALLOWED_ORIGINS").await;
 }

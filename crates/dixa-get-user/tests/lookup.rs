@@ -6,31 +6,21 @@ use dixa_get_user::{Config, Lookup};
 use lambda_http::{Body, Response};
 use lambda_support::Env;
 use serde_json::{Value, json};
-use test_support::auth0::{self, RawQuery};
+use test_support::apigw::{LOOKUP_RESOURCE, lookup_event};
+use test_support::auth0::{self, EMAIL, M2M_TOKEN, RawQuery, USER, USER_ENCODED};
+use test_support::dixa::{self, AGENT, LOOKUP_SECRET, TOKEN_KEY};
 use test_support::logs::{audit_lines, logs};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
-    matchers::{header, method, path},
+    matchers::{method, path},
 };
 
-const LOOKUP_SECRET: &str = "lookup-secret-0123456789abcdefghijklmnop";
 const LOOKUP_SECRET_OLD: &str = "lookup-old-0123456789abcdefghijklmnopqrs";
 const LOOKUP_SECRET_GONE: &str = "lookup-gone-0123456789abcdefghijklmnopqr";
-const TOKEN_KEY: &str = "token-key-0123456789abcdefghijklmnopqrstu";
-const USER: &str = "auth0|64f0c0ffee0123456789abcd";
-const USER_ENCODED: &str = "auth0%7C64f0c0ffee0123456789abcd";
-const AGENT: &str = "agent.smith@shop.example";
-const M2M_TOKEN: &str = "a0-tok-4Wx2";
 
 fn env(server: &MockServer, extra: &[(&'static str, &'static str)]) -> Env {
-    let mut pairs: Vec<(&str, String)> = vec![
-        ("DIXA_LOOKUP_SECRET", LOOKUP_SECRET.into()),
-        ("DIXA_LOOKUP_SECRET_PREVIOUS", LOOKUP_SECRET_OLD.into()),
-        ("DIXA_ACTION_TOKEN_KEY", TOKEN_KEY.into()),
-        ("DIXA_ALLOWED_ORIGINS", "https://shop.dixa.com".into()),
-    ];
-    pairs.extend(test_support::auth0::env(&server.uri()));
-    pairs.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let mut pairs = dixa::env(&server.uri(), extra);
+    pairs.push(("DIXA_LOOKUP_SECRET_PREVIOUS", LOOKUP_SECRET_OLD.into()));
     Env::from_pairs(pairs)
 }
 
@@ -52,7 +42,7 @@ fn rest_event(
     query: &[(&str, &str)],
     headers: &[(&str, &str)],
 ) -> Value {
-    test_support::apigw::rest_event("/lookup", http_method, path, query, headers, None)
+    test_support::apigw::rest_event(LOOKUP_RESOURCE, http_method, path, query, headers, None)
 }
 
 fn request(event: &Value) -> lambda_http::Request {
@@ -61,89 +51,48 @@ fn request(event: &Value) -> lambda_http::Request {
 
 /// A look-up as Dixa sends it: the secret header and the three placeholders.
 fn dixa_lookup(email: &str) -> Value {
-    rest_event(
-        "GET",
-        "/lookup",
-        &[("email", email), ("csid", "8812345"), ("agent", AGENT)],
-        &[("x-dixa-card-secret", LOOKUP_SECRET)],
-    )
+    lookup_event(email, Some(LOOKUP_SECRET))
 }
 
 fn body_json(response: &Response<Body>) -> Value {
     serde_json::from_slice(response.body().as_ref()).unwrap()
 }
 
-/// A profile as Auth0 returns it, with fields the card must never carry.
+/// Jane's profile as Auth0 returns it, with fields the card must never carry.
 fn profile() -> Value {
-    json!({
-        "user_id": USER,
-        "email": "jane+shop@example.com",
-        "email_verified": true,
-        "name": "Jane Doe",
-        "nickname": "jane+shop",
-        "picture": "https://s.gravatar.com/avatar/x.png",
-        "phone_number": "+4915112345678",
-        "identities": [{
-            "connection": "Username-Password-Authentication", "provider": "auth0",
-            "user_id": "64f0c0ffee0123456789abcd", "isSocial": false,
-            "access_token": "idp-access-token-secret"
-        }],
-        "app_metadata": {"hybris_uid": "jane+shop@example.com"},
-        "user_metadata": {"lang": "de"},
-        "logins_count": 12,
-        "last_login": "2026-11-20T10:00:00.000Z",
-        "created_at": "2024-01-02T03:04:05.000Z",
-        "updated_at": "2026-11-20T10:00:00.000Z",
-        "last_ip": "203.0.113.7",
-        "blocked": false
-    })
+    auth0::user(USER, EMAIL)
 }
 
-async fn mount_users(server: &MockServer, raw_query: &'static str, users: Value, expect: u64) {
-    Mock::given(method("GET"))
-        .and(path("/api/v2/users-by-email"))
-        .and(RawQuery(raw_query))
-        .and(header(
-            "authorization",
-            format!("Bearer {M2M_TOKEN}").as_str(),
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(users))
-        .expect(expect)
-        .mount(server)
-        .await;
+/// `users-by-email` with exactly `raw_query`, answering `users`, once.
+async fn mount_users(server: &MockServer, raw_query: &'static str, users: Value) {
+    auth0::mount_users_by_email(server, raw_query, M2M_TOKEN, users, 1).await;
 }
 
-async fn mount_blocks(server: &MockServer, encoded_id: &str, blocks: Value, expect: u64) {
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v2/user-blocks/{encoded_id}")))
-        .and(header(
-            "authorization",
-            format!("Bearer {M2M_TOKEN}").as_str(),
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(blocks))
-        .expect(expect)
-        .mount(server)
-        .await;
+/// The user blocks of `encoded_id`, answered once.
+async fn mount_blocks(server: &MockServer, encoded_id: &str, blocks: Value) {
+    auth0::mount_user_blocks(server, encoded_id, M2M_TOKEN, blocks, 1).await;
+}
+
+/// An Auth0 finding Jane's [`profile`] under her address once, with `blocks` as her user
+/// blocks.
+async fn jane_found(blocks: Value) -> MockServer {
+    let server = auth0::start(M2M_TOKEN, 1).await;
+    mount_users(
+        &server,
+        "email=jane%2Bshop%40example.com",
+        json!([profile()]),
+    )
+    .await;
+    mount_blocks(&server, USER_ENCODED, blocks).await;
+    server
 }
 
 #[tokio::test]
 async fn lookup_sends_the_exact_upstream_requests_and_answers_the_allow_list() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
-    mount_users(
-        &server,
-        "email=jane%2Bshop%40example.com",
-        json!([profile()]),
-        1,
-    )
-    .await;
-    mount_blocks(
-        &server,
-        USER_ENCODED,
+    let server = jane_found(
         json!({"blocked_for": [{"identifier": "jane+shop@example.com",
             "ip": "198.51.100.9", "connection": "Username-Password-Authentication"}]}),
-        1,
     )
     .await;
     let lookup = lookup(&server, &[]).await;
@@ -211,16 +160,7 @@ async fn lookup_sends_the_exact_upstream_requests_and_answers_the_allow_list() {
 #[tokio::test]
 async fn last_ip_is_shown_only_when_configured() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
-    mount_users(
-        &server,
-        "email=jane%2Bshop%40example.com",
-        json!([profile()]),
-        1,
-    )
-    .await;
-    mount_blocks(&server, USER_ENCODED, json!({"blocked_for": []}), 1).await;
+    let server = jane_found(json!({"blocked_for": []})).await;
     let lookup = lookup(&server, &[("DIXA_SHOW_LAST_IP", "true")]).await;
     let body = body_json(
         &lookup
@@ -235,24 +175,17 @@ async fn last_ip_is_shown_only_when_configured() {
 #[tokio::test]
 async fn several_accounts_each_get_their_blocks_and_their_own_token() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
-    let google = json!({
-        "user_id": "google-oauth2|1234567890", "email": "jane@example.com",
-        "email_verified": true, "blocked": true,
-        "identities": [{"connection": "google-oauth2", "provider": "google-oauth2",
-                        "user_id": 1234567890, "isSocial": true}],
-        "logins_count": 3, "created_at": "2025-05-05T05:05:05.000Z"
-    });
-    let mut db = profile();
-    db["email"] = json!("jane@example.com");
-    mount_users(&server, "email=jane%40example.com", json!([db, google]), 1).await;
-    mount_blocks(&server, USER_ENCODED, json!({"blocked_for": []}), 1).await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
+    // Blocked by an admin.
+    let mut google = auth0::social_user("jane@example.com");
+    google["blocked"] = json!(true);
+    let db = auth0::user(USER, "jane@example.com");
+    mount_users(&server, "email=jane%40example.com", json!([db, google])).await;
+    mount_blocks(&server, USER_ENCODED, json!({"blocked_for": []})).await;
     mount_blocks(
         &server,
         "google-oauth2%7C1234567890",
         json!({"blocked_for": [{"ip": "198.51.100.1"}, {"ip": "198.51.100.2"}]}),
-        1,
     )
     .await;
     let lookup = lookup(&server, &[]).await;
@@ -307,9 +240,8 @@ async fn several_accounts_each_get_their_blocks_and_their_own_token() {
 #[tokio::test]
 async fn no_account_is_found_false() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
-    mount_users(&server, "email=nobody%40example.com", json!([]), 1).await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
+    mount_users(&server, "email=nobody%40example.com", json!([])).await;
     let lookup = lookup(&server, &[]).await;
     let response = lookup
         .handle(request(&dixa_lookup("nobody@example.com")))
@@ -324,8 +256,7 @@ async fn no_account_is_found_false() {
 #[tokio::test]
 async fn missing_wrong_or_rotated_out_secret_is_401_without_upstream_calls() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 0).await;
+    let server = auth0::start(M2M_TOKEN, 0).await;
     let lookup = lookup(&server, &[]).await;
     let query = [("email", "jane@example.com"), ("csid", "8812345")];
     let cases: [(&str, &[(&str, &str)]); 5] = [
@@ -352,9 +283,8 @@ async fn missing_wrong_or_rotated_out_secret_is_401_without_upstream_calls() {
 #[tokio::test]
 async fn the_previous_secret_still_works_during_a_rotation() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
-    mount_users(&server, "email=nobody%40example.com", json!([]), 1).await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
+    mount_users(&server, "email=nobody%40example.com", json!([])).await;
     let lookup = lookup(&server, &[]).await;
     let event = rest_event(
         "GET",
@@ -368,8 +298,7 @@ async fn the_previous_secret_still_works_during_a_rotation() {
 #[tokio::test]
 async fn bad_input_is_a_4xx_json_without_upstream_calls() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 0).await;
+    let server = auth0::start(M2M_TOKEN, 0).await;
     let lookup = lookup(&server, &[]).await;
     let secret = [("x-dixa-card-secret", LOOKUP_SECRET)];
     let cases: [(&str, Value, u16, &str); 8] = [
@@ -451,8 +380,7 @@ async fn auth0_failures_are_502_or_503_never_a_raw_500() {
         (503, 503, "upstream_unavailable"),
         (403, 502, "upstream_error"),
     ] {
-        let server = MockServer::start().await;
-        auth0::mount_token(&server, M2M_TOKEN, 1).await;
+        let server = auth0::start(M2M_TOKEN, 1).await;
         Mock::given(method("GET"))
             .and(path("/api/v2/users-by-email"))
             .respond_with(ResponseTemplate::new(status))
@@ -466,9 +394,8 @@ async fn auth0_failures_are_502_or_503_never_a_raw_500() {
         assert_eq!(body_json(&response)["error"]["code"], code);
     }
     // The blocks call failing fails the look-up (no half card).
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
-    mount_users(&server, "email=jane%40example.com", json!([profile()]), 1).await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
+    mount_users(&server, "email=jane%40example.com", json!([profile()])).await;
     Mock::given(method("GET"))
         .and(path(format!("/api/v2/user-blocks/{USER_ENCODED}")))
         .respond_with(ResponseTemplate::new(500))
@@ -484,17 +411,8 @@ async fn auth0_failures_are_502_or_503_never_a_raw_500() {
 #[tokio::test]
 async fn every_lookup_is_audited_once_and_no_address_is_logged() {
     let logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
-    mount_users(
-        &server,
-        "email=jane%2Bshop%40example.com",
-        json!([profile()]),
-        1,
-    )
-    .await;
-    mount_blocks(&server, USER_ENCODED, json!({"blocked_for": []}), 1).await;
-    mount_users(&server, "email=nobody%40example.com", json!([]), 1).await;
+    let server = jane_found(json!({"blocked_for": []})).await;
+    mount_users(&server, "email=nobody%40example.com", json!([])).await;
     Mock::given(method("GET"))
         .and(path("/api/v2/users-by-email"))
         .and(RawQuery("email=down%40example.com"))
@@ -561,23 +479,8 @@ async fn every_lookup_is_audited_once_and_no_address_is_logged() {
 #[tokio::test]
 async fn lookup_samples_parse_and_get_the_expected_status_class() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
-    mount_users(
-        &server,
-        "email=jane%2Bshop%40example.com",
-        json!([profile()]),
-        1,
-    )
-    .await;
-    mount_blocks(&server, USER_ENCODED, json!({"blocked_for": []}), 1).await;
-    mount_users(
-        &server,
-        "email=unknown.customer%40example.com",
-        json!([]),
-        1,
-    )
-    .await;
+    let server = jane_found(json!({"blocked_for": []})).await;
+    mount_users(&server, "email=unknown.customer%40example.com", json!([])).await;
     let lookup = lookup(&server, &[]).await;
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/dixa");
     let expected = [

@@ -12,7 +12,9 @@ use dixa_patch_user::{
 use lambda_http::{Body, Response};
 use lambda_support::{Env, time::rfc3339};
 use serde_json::{Value, json};
-use test_support::auth0;
+use test_support::apigw::{ACTION_RESOURCE, action_event};
+use test_support::auth0::{self, EMAIL, M2M_TOKEN, USER, USER_ENCODED};
+use test_support::dixa::{self, AGENT, CSID, ORIGIN, RESET_CLIENT_ID, TOKEN_KEY};
 use test_support::logs::{audit_lines, logs};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -22,25 +24,11 @@ use wiremock::{
 /// The Email bus name the function is configured with.
 const BUS: &str = "shop-test-email";
 
-const LOOKUP_SECRET: &str = "lookup-secret-0123456789abcdefghijklmnop";
-const TOKEN_KEY: &str = "token-key-0123456789abcdefghijklmnopqrstu";
 const OTHER_KEY: &str = "other-key-0123456789abcdefghijklmnopqrstu";
-const USER: &str = "auth0|64f0c0ffee0123456789abcd";
-const USER_ENCODED: &str = "auth0%7C64f0c0ffee0123456789abcd";
-const AGENT: &str = "agent.smith@shop.example";
-const ORIGIN: &str = "https://shop.dixa.com";
-const M2M_TOKEN: &str = "a0-tok-4Wx2";
 
 fn env(server: &MockServer, extra: &[(&'static str, &'static str)]) -> Env {
-    let mut pairs: Vec<(&str, String)> = vec![
-        ("DIXA_LOOKUP_SECRET", LOOKUP_SECRET.into()),
-        ("DIXA_ACTION_TOKEN_KEY", TOKEN_KEY.into()),
-        ("DIXA_ALLOWED_ORIGINS", ORIGIN.into()),
-        ("AUTH0_RESET_CLIENT_ID", "storefront-client-id".into()),
-    ];
+    let mut pairs = dixa::env(&server.uri(), extra);
     pairs.push(("EMAIL_BUS_NAME", BUS.into()));
-    pairs.extend(test_support::auth0::env(&server.uri()));
-    pairs.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     Env::from_pairs(pairs)
 }
 
@@ -137,7 +125,7 @@ fn mint_with(key: &str, user_id: &str, actions: &[Action], now: u64) -> String {
         &Grant {
             user_id: user_id.into(),
             actions: actions.to_vec(),
-            conversation_id: "8812345".into(),
+            conversation_id: CSID.into(),
             agent: agent_ref(AGENT),
         },
         now,
@@ -156,29 +144,12 @@ fn rest_event(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Value {
-    test_support::apigw::rest_event(
-        "/users/{user_id}/{action}",
-        http_method,
-        path,
-        &[],
-        headers,
-        body,
-    )
+    test_support::apigw::rest_event(ACTION_RESOURCE, http_method, path, &[], headers, body)
 }
 
-/// A button click: POST with the token and the card's origin.
+/// A button click on Jane's account: POST with the token and the card's origin.
 fn click(action: &str, token: &str, body: Option<&str>) -> lambda_http::Request {
-    let auth = format!("Bearer {token}");
-    let mut headers = vec![("Origin", ORIGIN), ("Authorization", auth.as_str())];
-    if body.is_some() {
-        headers.push(("Content-Type", "application/json"));
-    }
-    request(&rest_event(
-        "POST",
-        &format!("/users/{USER_ENCODED}/{action}"),
-        &headers,
-        body,
-    ))
+    request(&action_event(USER_ENCODED, action, token, body))
 }
 
 fn request(event: &Value) -> lambda_http::Request {
@@ -196,30 +167,20 @@ fn assert_cors(response: &Response<Body>) {
 }
 
 fn user_json() -> Value {
-    json!({
-        "user_id": USER,
-        "email": "jane+shop@example.com",
-        "email_verified": true,
-        "identities": [{"connection": "Username-Password-Authentication",
-                        "provider": "auth0", "user_id": "64f0c0ffee0123456789abcd"}],
-        "blocked": false,
-        "app_metadata": {"hybris_uid": "jane+shop@example.com"}
-    })
+    auth0::user(USER, EMAIL)
 }
 
 /// `PATCH /api/v2/users/{id}` with exactly `expected` as body.
 async fn mount_patch(server: &MockServer, expected: Value, expect: u64) {
-    Mock::given(method("PATCH"))
-        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
-        .and(header(
-            "authorization",
-            format!("Bearer {M2M_TOKEN}").as_str(),
-        ))
-        .and(body_json(expected))
-        .respond_with(ResponseTemplate::new(200).set_body_json(user_json()))
-        .expect(expect)
-        .mount(server)
-        .await;
+    auth0::mount_patch_user(
+        server,
+        USER_ENCODED,
+        M2M_TOKEN,
+        expected,
+        user_json(),
+        expect,
+    )
+    .await;
 }
 
 /// Every request Auth0 got, but the token grant (and PutEvents, when it shares the server).
@@ -271,16 +232,10 @@ fn expected_entries(new: &str, token_exp: u64) -> [Value; 2] {
 #[tokio::test]
 async fn change_email_sets_the_new_address_unverified_and_puts_both_emails_in_one_put_events() {
     let logs = logs();
-    let server = MockServer::start().await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
     let bus = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_get_user(&server, user_json()).await;
-    mount_patch(
-        &server,
-        json!({"email": "jane.new+shop@example.com", "email_verified": false, "verify_email": true}),
-        1,
-    )
-    .await;
+    mount_patch(&server, dixa::email_change("jane.new+shop@example.com"), 1).await;
     mount_put_events(&bus, 0).await;
     let actions = actions_with_bus(&server, &bus, &[]).await;
     let now = now_unix();
@@ -336,21 +291,10 @@ async fn change_email_sets_the_new_address_unverified_and_puts_both_emails_in_on
 #[tokio::test]
 async fn the_same_change_sent_again_puts_the_same_dedupe_keys() {
     let _logs = logs();
-    let server = MockServer::start().await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
     let bus = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(user_json()))
-        .expect(3)
-        .mount(&server)
-        .await;
-    mount_patch(
-        &server,
-        json!({"email": "jane.new@example.com", "email_verified": false, "verify_email": true}),
-        3,
-    )
-    .await;
+    auth0::mount_get_user(&server, USER_ENCODED, M2M_TOKEN, user_json(), 3).await;
+    mount_patch(&server, dixa::email_change("jane.new@example.com"), 3).await;
     mount_put_events(&bus, 0).await;
     let actions = actions_with_bus(&server, &bus, &[]).await;
     let now = now_unix();
@@ -382,18 +326,10 @@ async fn the_same_change_sent_again_puts_the_same_dedupe_keys() {
 #[tokio::test]
 async fn change_email_to_the_current_address_or_of_a_gone_account_changes_and_sends_nothing() {
     let logs = logs();
-    let server = MockServer::start().await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
     let bus = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_get_user(&server, user_json()).await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/users/auth0%7Cgone"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(
-            json!({"statusCode": 404, "error": "Not Found", "errorCode": "inexistent_user"}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    auth0::mount_user_not_found(&server, "GET", "/api/v2/users/auth0%7Cgone").await;
     Mock::given(method("PATCH"))
         .respond_with(ResponseTemplate::new(200).set_body_json(user_json()))
         .expect(0)
@@ -413,17 +349,10 @@ async fn change_email_to_the_current_address_or_of_a_gone_account_changes_and_se
     assert_cors(&response);
     assert_eq!(body(&response)["error"]["code"], "same_email");
 
-    let gone = request(&rest_event(
-        "POST",
-        "/users/auth0%7Cgone/change_email",
-        &[
-            ("Origin", ORIGIN),
-            (
-                "Authorization",
-                &format!("Bearer {}", token_for("auth0|gone")),
-            ),
-            ("Content-Type", "application/json"),
-        ],
+    let gone = request(&action_event(
+        "auth0%7Cgone",
+        "change_email",
+        &token_for("auth0|gone"),
         Some(r#"{"email": "jane.new@example.com"}"#),
     ));
     let response = actions.handle(gone).await;
@@ -450,16 +379,10 @@ async fn change_email_to_the_current_address_or_of_a_gone_account_changes_and_se
 #[tokio::test]
 async fn a_put_events_failure_after_the_change_is_a_200_saying_the_notification_failed() {
     let logs = logs();
-    let server = MockServer::start().await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
     let bus = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
     mount_get_user(&server, user_json()).await;
-    mount_patch(
-        &server,
-        json!({"email": "jane.new@example.com", "email_verified": false, "verify_email": true}),
-        1,
-    )
-    .await;
+    mount_patch(&server, dixa::email_change("jane.new@example.com"), 1).await;
     mount_put_events(&bus, 2).await;
     let actions = actions_with_bus(
         &server,
@@ -511,8 +434,7 @@ async fn a_put_events_failure_after_the_change_is_a_200_saying_the_notification_
 #[tokio::test]
 async fn block_and_unblock_write_only_the_admin_flag() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
     mount_patch(&server, json!({"blocked": true}), 1).await;
     mount_patch(&server, json!({"blocked": false}), 1).await;
     let actions = actions(&server, &[]).await;
@@ -537,18 +459,8 @@ async fn block_and_unblock_write_only_the_admin_flag() {
 #[tokio::test]
 async fn clear_brute_force_blocks_deletes_the_user_blocks() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
-    Mock::given(method("DELETE"))
-        .and(path(format!("/api/v2/user-blocks/{USER_ENCODED}")))
-        .and(header(
-            "authorization",
-            format!("Bearer {M2M_TOKEN}").as_str(),
-        ))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
+    auth0::mount_delete_user_blocks(&server, USER_ENCODED, M2M_TOKEN).await;
     let actions = actions(&server, &[]).await;
     let response = actions
         .handle(click("clear_brute_force_blocks", &token_for(USER), None))
@@ -562,26 +474,14 @@ async fn clear_brute_force_blocks_deletes_the_user_blocks() {
 }
 
 async fn mount_get_user(server: &MockServer, user: Value) {
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
-        .and(header(
-            "authorization",
-            format!("Bearer {M2M_TOKEN}").as_str(),
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(user))
-        .expect(1)
-        .mount(server)
-        .await;
+    auth0::mount_get_user(server, USER_ENCODED, M2M_TOKEN, user, 1).await;
 }
 
 async fn mount_change_password(server: &MockServer, expected: Value, expect: u64) {
     Mock::given(method("POST"))
         .and(path("/dbconnections/change_password"))
         .and(body_json(expected))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            "We've just sent you an email to reset your password.",
-            "text/plain; charset=utf-8",
-        ))
+        .respond_with(auth0::change_password_sent())
         .expect(expect)
         .mount(server)
         .await;
@@ -590,12 +490,11 @@ async fn mount_change_password(server: &MockServer, expected: Value, expect: u64
 #[tokio::test]
 async fn send_password_reset_uses_the_accounts_address_and_database_connection() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
     mount_get_user(&server, user_json()).await;
     mount_change_password(
         &server,
-        json!({"client_id": "storefront-client-id", "email": "jane+shop@example.com",
+        json!({"client_id": RESET_CLIENT_ID, "email": "jane+shop@example.com",
                "connection": "Username-Password-Authentication"}),
         1,
     )
@@ -622,8 +521,7 @@ async fn send_password_reset_uses_the_accounts_address_and_database_connection()
 #[tokio::test]
 async fn send_password_reset_honours_the_connection_override() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
     let mut user = user_json();
     user["identities"] = json!([
         {"connection": "google-oauth2", "provider": "google-oauth2", "user_id": "1"},
@@ -633,7 +531,7 @@ async fn send_password_reset_honours_the_connection_override() {
     mount_get_user(&server, user).await;
     mount_change_password(
         &server,
-        json!({"client_id": "storefront-client-id", "email": "jane+shop@example.com",
+        json!({"client_id": RESET_CLIENT_ID, "email": "jane+shop@example.com",
                "connection": "Shop-Customers"}),
         1,
     )
@@ -664,8 +562,7 @@ async fn password_reset_needs_an_address_and_a_database_account() {
         ),
     ];
     for (user, extra, status, code) in cases {
-        let server = MockServer::start().await;
-        auth0::mount_token(&server, M2M_TOKEN, 1).await;
+        let server = auth0::start(M2M_TOKEN, 1).await;
         mount_get_user(&server, user).await;
         mount_change_password(&server, json!({}), 0).await;
         let actions = actions(&server, extra).await;
@@ -678,16 +575,9 @@ async fn password_reset_needs_an_address_and_a_database_account() {
         server.verify().await;
     }
     // A user that no longer exists.
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
-        .respond_with(ResponseTemplate::new(404).set_body_json(
-            json!({"statusCode": 404, "error": "Not Found", "errorCode": "inexistent_user"}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
+    let path = format!("/api/v2/users/{USER_ENCODED}");
+    auth0::mount_user_not_found(&server, "GET", &path).await;
     mount_change_password(&server, json!({}), 0).await;
     let actions = actions(&server, &[]).await;
     let response = actions
@@ -700,8 +590,7 @@ async fn password_reset_needs_an_address_and_a_database_account() {
 #[tokio::test]
 async fn every_token_problem_is_the_same_403_and_nothing_is_written() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 0).await;
+    let server = auth0::start(M2M_TOKEN, 0).await;
     let actions = actions(&server, &[]).await;
     let now = now_unix();
     let valid = token_for(USER);
@@ -775,8 +664,7 @@ async fn every_token_problem_is_the_same_403_and_nothing_is_written() {
 #[tokio::test]
 async fn bad_input_is_a_4xx_json_and_nothing_is_written() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 0).await;
+    let server = auth0::start(M2M_TOKEN, 0).await;
     let actions = actions(&server, &[]).await;
     let token = token_for(USER);
     let big = format!(r#"{{"email": "{}@example.com"}}"#, "a".repeat(5000));
@@ -828,15 +716,7 @@ async fn bad_input_is_a_4xx_json_and_nothing_is_written() {
         (
             "base64 oversized",
             request(&{
-                let mut e = rest_event(
-                    "POST",
-                    &format!("/users/{USER_ENCODED}/unblock"),
-                    &[
-                        ("Origin", ORIGIN),
-                        ("Authorization", &format!("Bearer {token}")),
-                    ],
-                    None,
-                );
+                let mut e = action_event(USER_ENCODED, "unblock", &token, None);
                 e["body"] = json!(STANDARD.encode(vec![b'x'; 4097]));
                 e["isBase64Encoded"] = json!(true);
                 e
@@ -889,8 +769,7 @@ async fn bad_input_is_a_4xx_json_and_nothing_is_written() {
 #[tokio::test]
 async fn preflight_and_origins() {
     let _logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
     mount_patch(&server, json!({"blocked": true}), 1).await;
     let actions = actions(&server, &[]).await;
     let preflight = |origin: &'static str| {
@@ -968,8 +847,7 @@ async fn auth0_failures_map_to_json_errors() {
         (429, 503, "upstream_unavailable"),
         (403, 502, "upstream_error"),
     ] {
-        let server = MockServer::start().await;
-        auth0::mount_token(&server, M2M_TOKEN, 1).await;
+        let server = auth0::start(M2M_TOKEN, 1).await;
         mount_get_user(&server, user_json()).await;
         Mock::given(method("PATCH"))
             .and(path(format!("/api/v2/users/{USER_ENCODED}")))
@@ -994,8 +872,7 @@ async fn auth0_failures_map_to_json_errors() {
         assert!(!text.contains("jane"), "{text}");
     }
     // The reset email's own limit (one a minute per address): 503, not retried.
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
     mount_get_user(&server, user_json()).await;
     Mock::given(method("POST"))
         .and(path("/dbconnections/change_password"))
@@ -1015,15 +892,9 @@ async fn auth0_failures_map_to_json_errors() {
 #[tokio::test]
 async fn every_attempt_is_audited_once_with_the_token_claims() {
     let logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
     mount_get_user(&server, user_json()).await;
-    mount_patch(
-        &server,
-        json!({"email": "jane.new@example.com", "email_verified": false, "verify_email": true}),
-        1,
-    )
-    .await;
+    mount_patch(&server, dixa::email_change("jane.new@example.com"), 1).await;
     Mock::given(method("DELETE"))
         .and(path(format!("/api/v2/user-blocks/{USER_ENCODED}")))
         .respond_with(ResponseTemplate::new(500).set_body_string("jane+shop@example.com"))
@@ -1101,39 +972,23 @@ async fn every_attempt_is_audited_once_with_the_token_claims() {
 #[tokio::test]
 async fn action_samples_parse_and_get_the_expected_status_class() {
     let logs = logs();
-    let server = MockServer::start().await;
-    auth0::mount_token(&server, M2M_TOKEN, 1).await;
+    let server = auth0::start(M2M_TOKEN, 1).await;
     Mock::given(method("PATCH"))
         .and(path(format!("/api/v2/users/{USER_ENCODED}")))
         .respond_with(ResponseTemplate::new(200).set_body_json(user_json()))
         .mount(&server)
         .await;
-    Mock::given(method("PATCH"))
-        .and(path("/api/v2/users/auth0%7C000000000000000000000000"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(
-            json!({"statusCode": 404, "error": "Not Found", "errorCode": "inexistent_user"}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(user_json()))
-        .mount(&server)
-        .await;
+    let unknown = "/api/v2/users/auth0%7C000000000000000000000000";
+    auth0::mount_user_not_found(&server, "PATCH", unknown).await;
+    auth0::mount_get_user(&server, USER_ENCODED, M2M_TOKEN, user_json(), ..).await;
     mount_change_password(
         &server,
-        json!({"client_id": "storefront-client-id", "email": "jane+shop@example.com",
+        json!({"client_id": RESET_CLIENT_ID, "email": "jane+shop@example.com",
                "connection": "Username-Password-Authentication"}),
         1,
     )
     .await;
-    Mock::given(method("DELETE"))
-        .and(path(format!("/api/v2/user-blocks/{USER_ENCODED}")))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
+    auth0::mount_delete_user_blocks(&server, USER_ENCODED, M2M_TOKEN).await;
     let actions = actions(&server, &[]).await;
 
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/dixa");

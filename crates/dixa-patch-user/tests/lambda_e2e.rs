@@ -11,25 +11,18 @@ use auth0_events::send_email;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-use test_support::apigw::{response_headers, rest_event};
+use test_support::apigw::{action_event as click, lookup_event, response_body as body};
+use test_support::auth0::{self, CLIENT_SECRET, EMAIL, M2M_TOKEN, USER, USER_ENCODED};
+use test_support::dixa::{self, LOOKUP_SECRET, ORIGIN, TOKEN_KEY};
 use test_support::{
     aws::BusWithQueue,
     logs,
-    runtime::{LambdaProcess, Outcome},
+    runtime::{self, LambdaProcess},
 };
-use wiremock::{
-    Mock, MockServer, ResponseTemplate,
-    matchers::{body_json, header, method, path, query_param},
-};
+use wiremock::MockServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_dixa-patch-user");
 const TIMEOUT: Duration = Duration::from_secs(10);
-const LOOKUP_SECRET: &str = "lookup-secret-0123456789abcdefghijklmnop";
-const TOKEN_KEY: &str = "token-key-0123456789abcdefghijklmnopqrstu";
-const USER: &str = "auth0|64f0c0ffee0123456789abcd";
-const USER_ENCODED: &str = "auth0%7C64f0c0ffee0123456789abcd";
-const ORIGIN: &str = "https://shop.dixa.com";
-const M2M_TOKEN: &str = "a0-tok-4Wx2";
 
 /// The `dixa-get-user` binary next to ours, refusing a missing or stale one.
 fn get_user_binary() -> PathBuf {
@@ -65,19 +58,14 @@ fn newest_mtime(dir: &Path) -> SystemTime {
     newest
 }
 
-/// The settings both functions share (the token key above all), plus the reset client and
-/// an Email bus name (no AWS endpoint: see [`with_bus`]).
+/// The settings both functions share (the token key above all), the reset client among them,
+/// plus an Email bus name (no AWS endpoint: see [`with_bus`]).
 fn env(auth0: &MockServer) -> Vec<(&'static str, String)> {
-    let mut env = vec![
-        ("DIXA_LOOKUP_SECRET", LOOKUP_SECRET.into()),
-        ("DIXA_ACTION_TOKEN_KEY", TOKEN_KEY.into()),
-        ("DIXA_ALLOWED_ORIGINS", ORIGIN.into()),
-        ("AUTH0_RESET_CLIENT_ID", "storefront-client-id".into()),
-        ("EMAIL_BUS_NAME", "no-such-bus".into()),
-        ("AWS_LAMBDA_LOG_LEVEL", "DEBUG".into()),
+    let extra = [
+        ("EMAIL_BUS_NAME", "no-such-bus"),
+        ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
     ];
-    env.extend(test_support::auth0::env(&auth0.uri()));
-    env
+    dixa::env(&auth0.uri(), &extra)
 }
 
 /// `env` with the Email bus on moto: its name and the AWS endpoint and credentials Lambda
@@ -95,31 +83,7 @@ fn with_bus(
 
 /// A REST response: status, headers (lower-case → first value) and the raw response JSON.
 async fn call(lambda: &mut LambdaProcess, event: Value) -> (u64, Value, Value) {
-    match lambda.invoke(event, TIMEOUT).await {
-        Outcome::Response(r) => (r["statusCode"].as_u64().unwrap(), response_headers(&r), r),
-        other => panic!("a Lambda error instead of an HTTP response: {other:?}"),
-    }
-}
-
-fn body(response: &Value) -> Value {
-    serde_json::from_str(response["body"].as_str().expect("a text body")).unwrap()
-}
-
-/// A button click from the card, as API Gateway hands it to Lambda.
-fn click(user_encoded: &str, action: &str, token: &str, body: Option<&str>) -> Value {
-    let auth = format!("Bearer {token}");
-    rest_event(
-        "/users/{user_id}/{action}",
-        "POST",
-        &format!("/users/{user_encoded}/{action}"),
-        &[],
-        &[
-            ("Origin", ORIGIN),
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        body,
-    )
+    test_support::apigw::invoke(lambda, event, TIMEOUT).await
 }
 
 fn sample(name: &str) -> Value {
@@ -127,60 +91,21 @@ fn sample(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-async fn mount_auth0(auth0: &MockServer) {
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": M2M_TOKEN, "expires_in": 86400, "token_type": "Bearer"}),
-        ))
-        .mount(auth0)
-        .await;
-    let user = json!({
-        "user_id": USER, "email": "jane+shop@example.com", "email_verified": true,
-        "identities": [{"connection": "Username-Password-Authentication",
-                        "provider": "auth0", "user_id": "64f0c0ffee0123456789abcd"}],
-        "logins_count": 12, "created_at": "2024-01-02T03:04:05.000Z", "blocked": false
-    });
-    Mock::given(method("GET"))
-        .and(path("/api/v2/users-by-email"))
-        .and(query_param("email", "jane+shop@example.com"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([user.clone()])))
-        .expect(1)
-        .mount(auth0)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v2/user-blocks/{USER_ENCODED}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"blocked_for": []})))
-        .expect(1)
-        .mount(auth0)
-        .await;
+async fn mount_auth0(server: &MockServer) {
+    // Any number of grants: each function fetches its own token.
+    auth0::mount_token(server, M2M_TOKEN, ..).await;
+    let user = auth0::user(USER, EMAIL);
+    let users = json!([user.clone()]);
+    let query = "email=jane%2Bshop%40example.com";
+    auth0::mount_users_by_email(server, query, M2M_TOKEN, users, 1).await;
+    let none = json!({"blocked_for": []});
+    auth0::mount_user_blocks(server, USER_ENCODED, M2M_TOKEN, none, 1).await;
     // change_email reads the old address first.
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(user.clone()))
-        .expect(1)
-        .mount(auth0)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
-        .and(header(
-            "authorization",
-            format!("Bearer {M2M_TOKEN}").as_str(),
-        ))
-        .and(body_json(json!({
-            "email": "jane.new@example.com", "email_verified": false, "verify_email": true
-        })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(user.clone()))
-        .expect(1)
-        .mount(auth0)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path(format!("/api/v2/users/{USER_ENCODED}")))
-        .and(body_json(json!({"blocked": true})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(user))
-        .expect(1)
-        .mount(auth0)
-        .await;
+    auth0::mount_get_user(server, USER_ENCODED, M2M_TOKEN, user.clone(), 1).await;
+    let change = dixa::email_change("jane.new@example.com");
+    auth0::mount_patch_user(server, USER_ENCODED, M2M_TOKEN, change, user.clone(), 1).await;
+    let block = json!({"blocked": true});
+    auth0::mount_patch_user(server, USER_ENCODED, M2M_TOKEN, block, user, 1).await;
 }
 
 #[tokio::test]
@@ -197,18 +122,7 @@ async fn look_up_then_act_with_the_minted_token() {
     let mut patch_user = LambdaProcess::spawn(BIN, "dixa-patch-user", &env).await;
 
     // 1. Dixa's server-side look-up.
-    let lookup = rest_event(
-        "/lookup",
-        "GET",
-        "/lookup",
-        &[
-            ("email", "jane+shop@example.com"),
-            ("csid", "8812345"),
-            ("agent", "agent.smith@shop.example"),
-        ],
-        &[("x-dixa-card-secret", LOOKUP_SECRET)],
-        None,
-    );
+    let lookup = lookup_event("jane+shop@example.com", Some(LOOKUP_SECRET));
     let (status, _, response) = call(&mut get_user, lookup).await;
     assert_eq!(status, 200);
     let card = body(&response);
@@ -323,31 +237,16 @@ async fn look_up_then_act_with_the_minted_token() {
     assert_eq!(headers["allow"], "POST, OPTIONS");
     auth0.verify().await;
 
-    for (name, output) in [
-        ("dixa-get-user", get_user.output()),
-        ("dixa-patch-user", patch_user.output()),
-    ] {
+    let secrets = [LOOKUP_SECRET, TOKEN_KEY, CLIENT_SECRET, M2M_TOKEN, &token];
+    for output in [get_user.output(), patch_user.output()] {
         logs::assert_no_email_addresses(&output);
-        for secret in [LOOKUP_SECRET, TOKEN_KEY, "auth0-s3cret", M2M_TOKEN, &token] {
-            let leaks: Vec<&str> = output.lines().filter(|l| l.contains(secret)).collect();
-            assert!(
-                leaks.is_empty(),
-                "{name}: a secret in the output: {leaks:#?}"
-            );
-        }
+        logs::assert_no_secrets(&output, &secrets);
     }
     // One audit line per look-up and per action attempt (not for the preflight, 404, 405).
-    let audits = |output: &str| {
-        output
-            .lines()
-            .filter(|l| l.contains(r#""target":"audit""#))
-            .map(|l| serde_json::from_str::<Value>(l).unwrap()["fields"].clone())
-            .collect::<Vec<_>>()
-    };
-    let lookup_audits = audits(&get_user.output());
+    let lookup_audits = logs::audit_lines(&get_user.output());
     assert_eq!(lookup_audits.len(), 1);
     assert_eq!(lookup_audits[0]["outcome"], "allowed");
-    let action_audits = audits(&patch_user.output());
+    let action_audits = logs::audit_lines(&patch_user.output());
     let outcomes: Vec<(&str, &str)> = action_audits
         .iter()
         .map(|a| {
@@ -379,30 +278,12 @@ async fn look_up_then_act_with_the_minted_token() {
 
 #[tokio::test]
 async fn a_missing_setting_stops_start_up_naming_it() {
-    let mut lambda = LambdaProcess::spawn(BIN, "dixa-patch-user", &[]).await;
-    let code = lambda.wait_exit(TIMEOUT).await;
-    assert!(matches!(code, Some(c) if c != 0), "exit code {code:?}");
-    assert!(
-        lambda
-            .output()
-            .contains("missing required setting AUTH0_RESET_CLIENT_ID"),
-        "{}",
-        lambda.output()
-    );
+    runtime::assert_start_up_stops_for(BIN, "dixa-patch-user", &[], "AUTH0_RESET_CLIENT_ID").await;
     // Every other setting given: the Email bus is named.
     let auth0 = MockServer::start().await;
     let mut env = env(&auth0);
     env.retain(|(k, _)| *k != "EMAIL_BUS_NAME");
-    let mut lambda = LambdaProcess::spawn(BIN, "dixa-patch-user", &env).await;
-    let code = lambda.wait_exit(TIMEOUT).await;
-    assert!(matches!(code, Some(c) if c != 0), "exit code {code:?}");
-    assert!(
-        lambda
-            .output()
-            .contains("missing required setting EMAIL_BUS_NAME"),
-        "{}",
-        lambda.output()
-    );
+    runtime::assert_start_up_stops_for(BIN, "dixa-patch-user", &env, "EMAIL_BUS_NAME").await;
 }
 
 /// What Lambda's log-level filter passes to CloudWatch at `level`: JSON lines whose `level`

@@ -10,7 +10,7 @@ use fantoccini::{Client, Locator, elements::Element};
 use local::LocalSystem;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use test_support::browser::Browser;
+use test_support::browser::{Browser, click_button, text};
 // See tests/dixa.rs: every test of a binary installs a capture.
 use test_support::logs::{assert_no_email_addresses, logs};
 
@@ -43,21 +43,28 @@ async fn open_card(c: &Client, url: &str) {
         .unwrap();
 }
 
-/// The button with exactly this visible text.
-async fn button(c: &Client, text: &str) -> Element {
-    c.find(Locator::XPath(&format!(
-        "//button[normalize-space()='{text}']"
-    )))
-    .await
-    .unwrap_or_else(|e| panic!("no button {text:?}: {e}"))
-}
-
 async fn button_texts(c: &Client) -> Vec<String> {
     let mut texts = Vec::new();
     for b in c.find_all(Locator::Css("button")).await.unwrap() {
         texts.push(b.text().await.unwrap());
     }
     texts
+}
+
+/// Opens the card's email change and returns its address field.
+async fn open_change_email(c: &Client) -> Element {
+    click_button(c, "Change email").await;
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".a0-confirm input"))
+        .await
+        .unwrap()
+}
+
+/// Types `address` into the email change's field and submits it.
+async fn submit_email(c: &Client, input: &Element, address: &str) {
+    input.send_keys(address).await.unwrap();
+    click_button(c, "Change to this email").await;
 }
 
 /// Waits until the element's text contains `want`; returns the text.
@@ -146,20 +153,12 @@ async fn clear_brute_force_blocks_from_a_sandboxed_iframe_with_origin_null() {
         .unwrap();
 
     // First click only asks; nothing changes until the agent confirms.
-    button(c, "Clear brute-force blocks")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click_button(c, "Clear brute-force blocks").await;
     let confirm = wait_for_text(c, ".a0-confirm", "Clear the brute-force blocks of").await;
     assert!(confirm.contains(locked), "{confirm}");
     assert_eq!(blocks_for(&auth0_state(&system).await, locked), 2);
     browser.screenshot("dixa-card-confirm").await.unwrap();
-    button(c, "Yes, clear the blocks")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click_button(c, "Yes, clear the blocks").await;
 
     let result = wait_for_text(c, ".a0-result", "Brute-force blocks cleared").await;
     assert!(result.starts_with("\u{2713} Done."), "{result}");
@@ -203,21 +202,10 @@ async fn change_email_same_origin_tells_both_addresses() {
         frame_origin(c).await,
         *system.endpoints().api.as_ref().unwrap()
     );
-    button(c, "Change email").await.click().await.unwrap();
-    let input = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(".a0-confirm input"))
-        .await
-        .unwrap();
+    let input = open_change_email(c).await;
 
     // The card checks the address before calling anything.
-    input.send_keys("maria at example").await.unwrap();
-    button(c, "Change to this email")
-        .await
-        .click()
-        .await
-        .unwrap();
+    submit_email(c, &input, "maria at example").await;
     wait_for_text(c, ".a0-field-error", "Enter an email address like").await;
     assert_eq!(
         user_by_id(&auth0_state(&system).await, maria)["email"],
@@ -229,21 +217,11 @@ async fn change_email_same_origin_tells_both_addresses() {
         .unwrap();
 
     input.clear().await.unwrap();
-    input.send_keys("Maria.New@Example.org").await.unwrap();
-    button(c, "Change to this email")
-        .await
-        .click()
-        .await
-        .unwrap();
+    submit_email(c, &input, "Maria.New@Example.org").await;
     let result = wait_for_text(c, ".a0-result", "Email changed").await;
     assert!(result.starts_with("\u{2713} Done."), "{result}");
     assert_eq!(
-        c.find(Locator::Css(".a0-email"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
+        text(c, Locator::Css(".a0-email")).await,
         "maria.new@example.org"
     );
     wait_for_text(c, "[data-badge=\"verified\"]", "Email not verified").await;
@@ -319,19 +297,8 @@ async fn change_email_whose_emails_cannot_be_sent_says_the_customer_was_not_told
         &preview_url(&system, "maria.rossi@example.com", "same-origin"),
     )
     .await;
-    button(c, "Change email").await.click().await.unwrap();
-    let input = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(".a0-confirm input"))
-        .await
-        .unwrap();
-    input.send_keys("maria.new@example.org").await.unwrap();
-    button(c, "Change to this email")
-        .await
-        .click()
-        .await
-        .unwrap();
+    let input = open_change_email(c).await;
+    submit_email(c, &input, "maria.new@example.org").await;
     let result = wait_for_text(c, ".a0-result", "the customer was not told").await;
     assert!(
         result.starts_with("\u{26A0} Done, with a problem. Email changed, but"),
@@ -352,12 +319,7 @@ async fn change_email_whose_emails_cannot_be_sent_says_the_customer_was_not_told
     assert!(class.contains("a0-warn"), "{class}");
     // The card shows the change, which was made.
     assert_eq!(
-        c.find(Locator::Css(".a0-email"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
+        text(c, Locator::Css(".a0-email")).await,
         "maria.new@example.org"
     );
     browser
@@ -472,12 +434,8 @@ async fn an_expired_card_says_reopen_the_conversation() {
     )
     .await
     .unwrap();
-    button(c, "Send password reset email")
-        .await
-        .click()
-        .await
-        .unwrap();
-    button(c, "Yes, send it").await.click().await.unwrap();
+    click_button(c, "Send password reset email").await;
+    click_button(c, "Yes, send it").await;
     let result = wait_for_text(c, ".a0-result", "This card has expired").await;
     assert!(
         result.contains("Reopen the conversation to refresh it"),
@@ -513,8 +471,8 @@ async fn unblock_then_send_a_password_reset() {
         button_texts(c).await,
         ["Unblock", "Send password reset email", "Change email"]
     );
-    button(c, "Unblock").await.click().await.unwrap();
-    button(c, "Yes, unblock").await.click().await.unwrap();
+    click_button(c, "Unblock").await;
+    click_button(c, "Yes, unblock").await;
     wait_for_text(c, ".a0-result", "Unblocked: the customer can sign in again").await;
     assert!(
         c.find(Locator::Css("[data-badge=\"blocked\"]"))
@@ -526,14 +484,10 @@ async fn unblock_then_send_a_password_reset() {
         false
     );
 
-    button(c, "Send password reset email")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click_button(c, "Send password reset email").await;
     let ask = wait_for_text(c, ".a0-confirm", "Send a password reset email to").await;
     assert!(ask.contains("blocked.by.admin@example.com"), "{ask}");
-    button(c, "Yes, send it").await.click().await.unwrap();
+    click_button(c, "Yes, send it").await;
     wait_for_text(c, ".a0-result", "Password reset email sent").await;
     browser.screenshot("dixa-card-reset-sent").await.unwrap();
     let resets = auth0_state(&system).await["password_resets"].clone();

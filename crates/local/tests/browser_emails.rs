@@ -6,7 +6,7 @@
 mod common;
 
 use fantoccini::{Client, Locator};
-use test_support::browser::Browser;
+use test_support::browser::{self, Browser};
 
 /// The sample, then per email it leaves: kind and the heading the customer reads first.
 const SAMPLES: [(&str, &[(&str, &str)]); 4] = [
@@ -35,12 +35,7 @@ const SAMPLES: [(&str, &[(&str, &str)]); 4] = [
 ];
 
 async fn text_of(c: &Client, xpath: &str) -> String {
-    c.find(Locator::XPath(xpath))
-        .await
-        .unwrap_or_else(|e| panic!("{xpath}: {e}"))
-        .text()
-        .await
-        .unwrap()
+    browser::text(c, Locator::XPath(xpath)).await
 }
 
 /// Whether the page is wider than the viewport (a phone would scroll sideways).
@@ -101,12 +96,7 @@ async fn every_email_reads_well_on_a_phone_and_a_desktop() {
             !json.is_displayed().await.unwrap(),
             "{kind}: metadata folded"
         );
-        c.find(Locator::XPath("//summary[.='Request metadata']"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        browser::click(c, Locator::XPath("//summary[.='Request metadata']")).await;
         assert!(json.is_displayed().await.unwrap(), "{kind}: metadata opens");
         assert!(json.text().await.unwrap().contains(&entry.recipient));
     }
@@ -122,14 +112,8 @@ async fn every_email_reads_well_on_a_phone_and_a_desktop() {
         .screenshot_full_page("outbox-index-1280")
         .await
         .unwrap();
-    c.find(Locator::XPath(
-        "//a[.='The email address for your account has been changed']",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    let link = "//a[.='The email address for your account has been changed']";
+    browser::click(c, Locator::XPath(link)).await;
     assert_eq!(
         text_of(c, "//h1").await,
         "The email address for your account has been changed"

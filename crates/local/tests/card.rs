@@ -31,6 +31,11 @@ async fn lookup(system: &local::LocalSystem, email: &str) -> Value {
     res.json().await.unwrap()
 }
 
+/// The card `template` renders for the look-up of `email`.
+async fn card_for(system: &local::LocalSystem, template: &str, email: &str) -> String {
+    render(template, &lookup(system, email).await, API).unwrap()
+}
+
 fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()
 }
@@ -56,12 +61,7 @@ async fn the_card_renders_for_one_several_none_blocked_and_social() {
     let template = card();
 
     // One database account, nothing blocked.
-    let one = render(
-        &template,
-        &lookup(&system, "maria.rossi@example.com").await,
-        API,
-    )
-    .unwrap();
+    let one = card_for(&system, &template, "maria.rossi@example.com").await;
     assert_eq!(count(&one, "<section class=\"a0-account\""), 1);
     assert!(one.contains(">maria.rossi@example.com</h3>"));
     assert!(one.contains("Email verified"));
@@ -79,12 +79,7 @@ async fn the_card_renders_for_one_several_none_blocked_and_social() {
 
     // Several: the database and the Google account of one address, both brute-force blocked
     // (blocks are kept per identifier).
-    let several = render(
-        &template,
-        &lookup(&system, "jane+shop@example.com").await,
-        API,
-    )
-    .unwrap();
+    let several = card_for(&system, &template, "jane+shop@example.com").await;
     assert!(several.contains("2 Auth0 accounts use this email"));
     assert_eq!(count(&several, "<section class=\"a0-account\""), 2);
     assert_eq!(count(&several, "Brute-force blocked (1)"), 2);
@@ -107,18 +102,13 @@ async fn the_card_renders_for_one_several_none_blocked_and_social() {
     assert_ne!(tokens[0][..40], tokens[1][..40]);
 
     // None.
-    let none = render(&template, &lookup(&system, "nobody@example.com").await, API).unwrap();
+    let none = card_for(&system, &template, "nobody@example.com").await;
     assert!(none.contains("No Auth0 account for this email."));
     assert_eq!(count(&none, "<section"), 0);
     assert!(none.contains("data-ttl=\"0\""));
 
     // Blocked by an admin: the badge and Unblock, not Block.
-    let blocked = render(
-        &template,
-        &lookup(&system, "blocked.by.admin@example.com").await,
-        API,
-    )
-    .unwrap();
+    let blocked = card_for(&system, &template, "blocked.by.admin@example.com").await;
     assert!(blocked.contains(">Blocked by an admin</span>"));
     assert_eq!(
         buttons_per_account(&blocked),
@@ -126,21 +116,11 @@ async fn the_card_renders_for_one_several_none_blocked_and_social() {
     );
 
     // Brute-force blocked from two IPs: the count is on the badge.
-    let locked = render(
-        &template,
-        &lookup(&system, "lee.locked@example.com").await,
-        API,
-    )
-    .unwrap();
+    let locked = card_for(&system, &template, "lee.locked@example.com").await;
     assert!(locked.contains(">Brute-force blocked (2)</span>"));
 
     // Social only: no reset, no email change, and a sentence saying why.
-    let social = render(
-        &template,
-        &lookup(&system, "sam.social@example.com").await,
-        API,
-    )
-    .unwrap();
+    let social = card_for(&system, &template, "sam.social@example.com").await;
     assert_eq!(buttons_per_account(&social), [["block"]]);
     assert!(social.contains("signs in through google-oauth2"));
     system.shutdown().await;

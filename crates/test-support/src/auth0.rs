@@ -1,7 +1,24 @@
-//! An Auth0 tenant on a wiremock server, as the function tests use it.
+//! An Auth0 tenant on a wiremock server, as the function tests use it: the settings that point a
+//! function at it, its token endpoint, the Management API calls the functions make, and the
+//! users it answers with.
 
-use serde_json::json;
-use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate, matchers};
+use serde_json::{Value, json};
+use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate, Times, matchers};
+
+/// The database account the tests look up and act on.
+pub const USER: &str = "auth0|64f0c0ffee0123456789abcd";
+/// [`USER`] as it stands in a Management API path (`|` percent-encoded).
+pub const USER_ENCODED: &str = "auth0%7C64f0c0ffee0123456789abcd";
+/// [`USER`]'s address: plus-addressed, so a `+` not sent as `%2B`, or a leak, is caught.
+pub const EMAIL: &str = "jane+shop@example.com";
+/// The Google account of [`social_user`].
+pub const SOCIAL_USER: &str = "google-oauth2|1234567890";
+/// The last IP [`user`] signed in from (personal data too: never in a log line).
+pub const LAST_IP: &str = "203.0.113.7";
+/// The Management API token the function tests' token endpoint hands out.
+pub const M2M_TOKEN: &str = "a0-tok-4Wx2";
+/// The M2M client secret [`env`] configures (the tests check it never reaches the output).
+pub const CLIENT_SECRET: &str = "auth0-s3cret";
 
 /// The `AUTH0_*` settings that point a function's Auth0 client at `base_url`, with fast,
 /// bounded retries (two attempts, 10–20 ms backoff) so failure tests stay quick.
@@ -10,23 +27,206 @@ pub fn env(base_url: &str) -> Vec<(&'static str, String)> {
         ("AUTH0_DOMAIN", "shop.eu.auth0.com".to_owned()),
         ("AUTH0_BASE_URL", base_url.to_owned()),
         ("AUTH0_CLIENT_ID", "m2m".to_owned()),
-        ("AUTH0_CLIENT_SECRET", "auth0-s3cret".to_owned()),
+        ("AUTH0_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
         ("AUTH0_MAX_ATTEMPTS", "2".to_owned()),
         ("AUTH0_BACKOFF_BASE_MS", "10".to_owned()),
         ("AUTH0_BACKOFF_CAP_MS", "20".to_owned()),
     ]
 }
 
-/// `POST /oauth/token` answering `token`, expected `expect` times.
-pub async fn mount_token(server: &MockServer, token: &str, expect: u64) {
-    Mock::given(matchers::method("POST"))
-        .and(matchers::path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": token, "expires_in": 86400, "token_type": "Bearer"}),
-        ))
+/// A database (`Username-Password-Authentication`) user as the Management API returns it
+/// (`GET /api/v2/users/{id}`, `users-by-email`): the fields the functions read, and fields none
+/// may pass on (`name`, which Auth0 sets to the address, `phone_number`, the identity's IdP
+/// `access_token`, the metadata, `last_ip`).
+pub fn user(user_id: &str, email: &str) -> Value {
+    let identity_id = user_id.split_once('|').map_or(user_id, |(_, id)| id);
+    let nickname = email.split('@').next().unwrap_or(email);
+    json!({
+        "user_id": user_id,
+        "email": email,
+        "email_verified": true,
+        "name": email,
+        "nickname": nickname,
+        "picture": "https://s.gravatar.com/avatar/x.png",
+        "phone_number": "+4915112345678",
+        "identities": [{
+            "connection": "Username-Password-Authentication", "provider": "auth0",
+            "user_id": identity_id, "isSocial": false,
+            "access_token": "idp-access-token-secret"
+        }],
+        "app_metadata": {"hybris_uid": email},
+        "user_metadata": {"lang": "de"},
+        "logins_count": 12,
+        "last_login": "2026-11-20T10:00:00.000Z",
+        "created_at": "2024-01-02T03:04:05.000Z",
+        "updated_at": "2026-11-20T10:00:00.000Z",
+        "last_ip": LAST_IP,
+        "blocked": false
+    })
+}
+
+/// A Google user ([`SOCIAL_USER`]) as the Management API returns it: no password of ours, so no
+/// reset and no email change; the identity's `user_id` a number, as Google's are.
+pub fn social_user(email: &str) -> Value {
+    json!({
+        "user_id": SOCIAL_USER, "email": email, "email_verified": true, "blocked": false,
+        "identities": [{"connection": "google-oauth2", "provider": "google-oauth2",
+                        "user_id": 1234567890, "isSocial": true}],
+        "logins_count": 3, "created_at": "2025-05-05T05:05:05.000Z"
+    })
+}
+
+/// Auth0's 404 for a user id it does not know (`errorCode` `inexistent_user`).
+pub fn user_not_found() -> ResponseTemplate {
+    ResponseTemplate::new(404).set_body_json(json!({
+        "statusCode": 404, "error": "Not Found",
+        "message": "The user does not exist.", "errorCode": "inexistent_user"
+    }))
+}
+
+/// The token endpoint, `POST /oauth/token`, for a mock to answer.
+pub fn token_endpoint() -> MockBuilder {
+    Mock::given(matchers::method("POST")).and(matchers::path("/oauth/token"))
+}
+
+/// Auth0's answer to a client-credentials grant: `token`, valid `expires_in` seconds.
+pub fn token_response(token: &str, expires_in: u64) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "access_token": token,
+        "expires_in": expires_in,
+        "scope": "read:users update:users",
+        "token_type": "Bearer"
+    }))
+}
+
+/// [`token_endpoint`] answering `token` for a day, expected `expect` times (`..`: any number).
+pub async fn mount_token(server: &MockServer, token: &str, expect: impl Into<Times>) {
+    token_endpoint()
+        .respond_with(token_response(token, 86_400))
         .expect(expect)
         .mount(server)
         .await;
+}
+
+/// A fresh Auth0 on wiremock whose token endpoint grants `token`, expected `grants` times.
+pub async fn start(token: &str, grants: impl Into<Times>) -> MockServer {
+    let server = MockServer::start().await;
+    mount_token(&server, token, grants).await;
+    server
+}
+
+/// A Management API call: `method` on `path`, with `token` as the bearer.
+pub fn management_call(method: &str, path: impl Into<String>, token: &str) -> MockBuilder {
+    Mock::given(matchers::method(method))
+        .and(matchers::path(path))
+        .and(matchers::header(
+            "authorization",
+            format!("Bearer {token}").as_str(),
+        ))
+}
+
+/// `GET /api/v2/users/{encoded_id}` with `token`, answering `user`, expected `expect` times.
+pub async fn mount_get_user(
+    server: &MockServer,
+    encoded_id: &str,
+    token: &str,
+    user: Value,
+    expect: impl Into<Times>,
+) {
+    let call = management_call("GET", format!("/api/v2/users/{encoded_id}"), token);
+    answer(server, call, 200, user, expect).await;
+}
+
+/// `method` on `path` answered once with [`user_not_found`].
+pub async fn mount_user_not_found(server: &MockServer, method: &str, path: &str) {
+    Mock::given(matchers::method(method))
+        .and(matchers::path(path))
+        .respond_with(user_not_found())
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// `call` answered with `response` the first time only, expected once: a transient failure or
+/// a first token, after which the next mock for the same call answers.
+pub async fn mount_once(server: &MockServer, call: MockBuilder, response: ResponseTemplate) {
+    call.respond_with(response)
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// `GET /api/v2/users-by-email` with `token` and exactly the raw query `raw_query` (e.g.
+/// `email=jane%2Bshop%40example.com`), answering `users`, expected `expect` times.
+pub async fn mount_users_by_email(
+    server: &MockServer,
+    raw_query: &'static str,
+    token: &str,
+    users: Value,
+    expect: impl Into<Times>,
+) {
+    let call = management_call("GET", "/api/v2/users-by-email", token).and(RawQuery(raw_query));
+    answer(server, call, 200, users, expect).await;
+}
+
+/// `GET /api/v2/user-blocks/{encoded_id}` with `token`, answering `blocks`
+/// (`{"blocked_for": [...]}`), expected `expect` times.
+pub async fn mount_user_blocks(
+    server: &MockServer,
+    encoded_id: &str,
+    token: &str,
+    blocks: Value,
+    expect: impl Into<Times>,
+) {
+    let call = management_call("GET", format!("/api/v2/user-blocks/{encoded_id}"), token);
+    answer(server, call, 200, blocks, expect).await;
+}
+
+/// `DELETE /api/v2/user-blocks/{encoded_id}` with `token`, answered 204, expected once.
+pub async fn mount_delete_user_blocks(server: &MockServer, encoded_id: &str, token: &str) {
+    management_call("DELETE", format!("/api/v2/user-blocks/{encoded_id}"), token)
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// `PATCH /api/v2/users/{encoded_id}` with `token` and exactly `body`, answering `user`, expected
+/// `expect` times.
+pub async fn mount_patch_user(
+    server: &MockServer,
+    encoded_id: &str,
+    token: &str,
+    body: Value,
+    user: Value,
+    expect: impl Into<Times>,
+) {
+    let call = management_call("PATCH", format!("/api/v2/users/{encoded_id}"), token)
+        .and(matchers::body_json(body));
+    answer(server, call, 200, user, expect).await;
+}
+
+/// Mounts `call` answering `status` with the JSON `body`, expected `expect` times.
+async fn answer(
+    server: &MockServer,
+    call: MockBuilder,
+    status: u16,
+    body: Value,
+    expect: impl Into<Times>,
+) {
+    call.respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .expect(expect)
+        .mount(server)
+        .await;
+}
+
+/// Auth0's answer to `POST /dbconnections/change_password`: 200 and a sentence of plain text.
+pub fn change_password_sent() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(
+        "We've just sent you an email to reset your password.",
+        "text/plain; charset=utf-8",
+    )
 }
 
 /// Matches the raw (still percent-encoded) query string exactly, e.g. to prove `+` went as `%2B`.

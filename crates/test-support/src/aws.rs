@@ -31,6 +31,22 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// A secret holding `json` on moto, named uniquely after `prefix`; returns its ARN.
+pub async fn create_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    prefix: &str,
+    json: &str,
+) -> String {
+    let created = client
+        .create_secret()
+        .name(crate::unique(prefix))
+        .secret_string(json)
+        .send()
+        .await
+        .expect("CreateSecret on moto");
+    created.arn().expect("the new secret's ARN").to_owned()
+}
+
 /// An EventBridge bus whose rule forwards matching events to an SQS queue, on moto: reading
 /// the queue shows what the rule matched.
 pub struct BusWithQueue {

@@ -8,7 +8,7 @@
 //!
 //! Screenshots go to `<target dir>/screenshots/<name>.png`, for a person (or the README) to look at.
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Map, json};
 use std::{
@@ -177,6 +177,41 @@ pub fn screenshots_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     target.join("screenshots")
+}
+
+/// The visible text of the element `locator` finds; panics, naming the locator, if none.
+pub async fn text(c: &Client, locator: Locator<'_>) -> String {
+    let text = find(c, locator).await.text().await;
+    text.unwrap_or_else(|e| panic!("{locator:?}: {e}"))
+}
+
+/// Clicks the element `locator` finds; panics, naming the locator, if none.
+pub async fn click(c: &Client, locator: Locator<'_>) {
+    let clicked = find(c, locator).await.click().await;
+    clicked.unwrap_or_else(|e| panic!("{locator:?}: {e}"));
+}
+
+async fn find(c: &Client, locator: Locator<'_>) -> Element {
+    let found = c.find(locator).await;
+    found.unwrap_or_else(|e| panic!("{locator:?}: {e}"))
+}
+
+/// The button whose visible text is exactly `text`, found as a person finds it.
+pub async fn button(c: &Client, text: &str) -> Element {
+    c.find(Locator::XPath(&format!(
+        "//button[normalize-space()='{text}']"
+    )))
+    .await
+    .unwrap_or_else(|e| panic!("no button {text:?}: {e}"))
+}
+
+/// Clicks [`button`] `text`.
+pub async fn click_button(c: &Client, text: &str) {
+    button(c, text)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("button {text:?}: {e}"));
 }
 
 fn save(name: &str, png: &[u8]) -> Result<PathBuf, BrowserError> {

@@ -1,18 +1,23 @@
-//! Test helpers that stand up real protocol peers on loopback.
+//! Test helpers that stand up real protocol peers on loopback, and the one home of the
+//! fixtures the tests share (Auth0 users and mocks, provider settings, API Gateway events).
 //!
 //! - [`moto`]: an AWS-compatible endpoint (moto server) for the real SDK clients.
 //! - [`aws`]: an `SdkConfig` pointed at such an endpoint with dummy credentials, and
 //!   [`aws::fetched_at_once`], which shows whether a configuration fetches its secrets at once.
 //! - [`runtime`]: the Lambda Runtime API, so a function's real binary runs as Lambda runs it.
-//! - [`logs`]: capture of tracing output and a check that no email address leaked into it.
-//! - [`auth0`]: an Auth0 tenant on wiremock (client settings, token endpoint, raw-query matcher).
+//! - [`logs`]: capture of tracing output, and checks that no email address or secret leaked.
+//! - [`auth0`]: an Auth0 tenant on wiremock (client settings, token endpoint, Management API
+//!   calls, users, raw-query matcher).
+//! - [`dixa`]: the Dixa functions' settings (look-up secret, token key, origin, agent).
 //! - [`browser`]: headless Chromium (chromedriver + fantoccini) with screenshots.
-//! - [`apigw`]: API Gateway REST proxy events and responses for the HTTP functions.
+//! - [`apigw`]: API Gateway REST proxy events (any; Dixa's look-up and button clicks) and
+//!   responses for the HTTP functions.
 
 pub mod apigw;
 pub mod auth0;
 pub mod aws;
 pub mod browser;
+pub mod dixa;
 pub mod logs;
 pub mod moto;
 pub mod runtime;

@@ -89,6 +89,15 @@ pub fn assert_no_email_addresses(text: &str) {
     );
 }
 
+/// Panics, listing the lines, if a line of `text` holds one of `secrets`.
+#[track_caller]
+pub fn assert_no_secrets(text: &str, secrets: &[&str]) {
+    for secret in secrets {
+        let leaks: Vec<&str> = text.lines().filter(|l| l.contains(secret)).collect();
+        assert!(leaks.is_empty(), "{secret} in the output: {leaks:#?}");
+    }
+}
+
 /// Log capture for one test; dropping it checks that no address was logged.
 ///
 /// Every test of a binary that reads logs installs one: with tracing-core 0.1, a callsite

@@ -289,6 +289,24 @@ impl LambdaProcess {
     }
 }
 
+/// Starts `binary` with `env` and checks that it stops at start-up, with a non-zero exit code,
+/// saying `missing required setting {setting}`.
+pub async fn assert_start_up_stops_for(
+    binary: &str,
+    function_name: &str,
+    env: &[(&str, String)],
+    setting: &str,
+) {
+    let mut lambda = LambdaProcess::spawn(binary, function_name, env).await;
+    let code = lambda.wait_exit(Duration::from_secs(10)).await;
+    assert!(matches!(code, Some(c) if c != 0), "exit code {code:?}");
+    let output = lambda.output();
+    assert!(
+        output.contains(&format!("missing required setting {setting}")),
+        "{output}"
+    );
+}
+
 fn now_ms() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

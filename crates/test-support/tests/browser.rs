@@ -3,7 +3,7 @@
 
 use axum::{Router, response::Html, routing::get};
 use fantoccini::Locator;
-use test_support::browser::Browser;
+use test_support::browser::{self, Browser};
 
 const PAGE: &str = r#"<!doctype html><meta charset="utf-8"><title>harness</title>
 <button type="button" onclick="document.getElementById('out').textContent = 'Clicked'">Press me</button>
@@ -19,30 +19,9 @@ async fn clicks_a_button_and_takes_a_screenshot_of_the_requested_width() {
     let browser = Browser::start(340, 300).await.unwrap();
     let c = browser.client();
     c.goto(&format!("http://{addr}/")).await.unwrap();
-    assert_eq!(
-        c.find(Locator::Id("out"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "Not yet"
-    );
-    c.find(Locator::XPath("//button[normalize-space()='Press me']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    assert_eq!(
-        c.find(Locator::Id("out"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "Clicked"
-    );
+    assert_eq!(browser::text(c, Locator::Id("out")).await, "Not yet");
+    browser::click_button(c, "Press me").await;
+    assert_eq!(browser::text(c, Locator::Id("out")).await, "Clicked");
 
     let path = browser.screenshot("harness-340").await.unwrap();
     let png = std::fs::read(&path).unwrap();
