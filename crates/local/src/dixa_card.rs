@@ -39,32 +39,51 @@ pub const API_URL_LINE: &str = r#"{% assign api_url = "https://DixaApiUrl.invali
 /// The card's line binding the look-up response; the name after `=` is Dixa's variable.
 const RESPONSE_LINE_START: &str = "{% assign card = ";
 
+/// Why the card cannot be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
+    #[error("the card has no `{RESPONSE_LINE_START}<variable> %}}` line")]
+    NoResponseLine,
+    #[error("the card's `{RESPONSE_LINE_START}...` line must name one variable")]
+    ResponseLineNotOneVariable,
+    #[error("the card has no `{API_URL_LINE}` line")]
+    NoApiUrlLine,
+    #[error("the API URL must be a plain URL")]
+    ApiUrlNotPlain,
+    #[error("Liquid parser: {0}")]
+    Parser(#[source] liquid::Error),
+    #[error("{CARD_FILE} does not parse: {0}")]
+    Parse(#[source] liquid::Error),
+    #[error("look-up response: {0}")]
+    Response(#[source] liquid::Error),
+    #[error("{CARD_FILE} does not render: {0}")]
+    Render(#[source] liquid::Error),
+}
+
 /// The Liquid variable the card reads the look-up response from (`data` as committed).
-pub fn response_variable(template: &str) -> Result<&str, String> {
+pub fn response_variable(template: &str) -> Result<&str, CardError> {
     let start = template
         .find(RESPONSE_LINE_START)
-        .ok_or_else(|| format!("the card has no `{RESPONSE_LINE_START}<variable> %}}` line"))?;
+        .ok_or(CardError::NoResponseLine)?;
     let rest = &template[start + RESPONSE_LINE_START.len()..];
     let end = rest
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(rest.len());
     let name = &rest[..end];
     if name.is_empty() || !rest[end..].trim_start().starts_with("%}") {
-        return Err(format!(
-            "the card's `{RESPONSE_LINE_START}...` line must name one variable"
-        ));
+        return Err(CardError::ResponseLineNotOneVariable);
     }
     Ok(name)
 }
 
 /// Renders the card for one look-up `response`, with `api_url` as the action endpoint's base.
-pub fn render(template: &str, response: &Value, api_url: &str) -> Result<String, String> {
+pub fn render(template: &str, response: &Value, api_url: &str) -> Result<String, CardError> {
     if api_url.contains(['"', '\'', '<', '>', ' ']) {
-        return Err("the API URL must be a plain URL".into());
+        return Err(CardError::ApiUrlNotPlain);
     }
     let variable = response_variable(template)?;
     if !template.contains(API_URL_LINE) {
-        return Err(format!("the card has no `{API_URL_LINE}` line"));
+        return Err(CardError::NoApiUrlLine);
     }
     let source = template.replacen(
         API_URL_LINE,
@@ -73,18 +92,14 @@ pub fn render(template: &str, response: &Value, api_url: &str) -> Result<String,
     );
     let parser = liquid::ParserBuilder::with_stdlib()
         .build()
-        .map_err(|e| format!("Liquid parser: {e}"))?;
-    let parsed = parser
-        .parse(&source)
-        .map_err(|e| format!("{CARD_FILE} does not parse: {e}"))?;
+        .map_err(CardError::Parser)?;
+    let parsed = parser.parse(&source).map_err(CardError::Parse)?;
     let mut globals = liquid::Object::new();
     globals.insert(
         variable.to_owned().into(),
-        liquid::model::to_value(response).map_err(|e| format!("look-up response: {e}"))?,
+        liquid::model::to_value(response).map_err(CardError::Response)?,
     );
-    parsed
-        .render(&globals)
-        .map_err(|e| format!("{CARD_FILE} does not render: {e}"))
+    parsed.render(&globals).map_err(CardError::Render)
 }
 
 /// What the preview needs: where the look-up is and its secret.
@@ -269,7 +284,8 @@ async fn frame(
             );
         }
     };
-    let template = match std::fs::read_to_string(&preview.card) {
+    // Read on every request (an edited card shows on reload), off the async workers.
+    let template = match tokio::fs::read_to_string(&preview.card).await {
         Ok(t) => t,
         Err(e) => {
             return message_page(
@@ -291,7 +307,7 @@ async fn frame(
         Err(e) => message_page(
             StatusCode::INTERNAL_SERVER_ERROR,
             "The card template failed",
-            &e,
+            &e.to_string(),
         ),
     }
 }

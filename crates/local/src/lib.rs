@@ -17,6 +17,9 @@
 //!   can open: [`outbox`];
 //! - a record of every **hop**, served at `GET /_local/hops` on the EventBridge endpoint:
 //!   [`hops`]. `local send` ([`send`]) puts events with the real SDK client and prints them.
+//!
+//! `local up` leaves a [`StateFile`] (`.local/state.json`) for `local send`; whatever fails is
+//! a [`LocalError`].
 
 pub mod aws;
 pub mod dixa_card;
@@ -27,6 +30,8 @@ pub use aws::{eventbridge, topology};
 pub use runner::{api, functions, hops, send, system};
 
 pub use runner::api::DixaSecrets;
+pub use runner::error::LocalError;
+pub use runner::state::StateFile;
 /// The provider sandboxes, a crate of their own (`crates/sandboxes`).
 pub use sandboxes::{self as sandbox, outbox};
 pub use system::{Endpoints, LocalSystem, Options, Ports};
@@ -37,26 +42,17 @@ use std::path::{Path, PathBuf};
 /// time so that a binary built in one clone never writes into another: `LOCAL_WORKSPACE` when
 /// set, else the nearest folder at or above the current directory that has
 /// `infra/template.yaml` and a `Cargo.toml`.
-pub fn workspace_root() -> Result<PathBuf, String> {
+pub fn workspace_root() -> Result<PathBuf, LocalError> {
     if let Some(dir) = std::env::var_os("LOCAL_WORKSPACE").filter(|d| !d.is_empty()) {
         let dir = PathBuf::from(dir);
         return if is_workspace(&dir) {
             Ok(dir)
         } else {
-            Err(format!(
-                "LOCAL_WORKSPACE={} has no infra/template.yaml",
-                dir.display()
-            ))
+            Err(LocalError::NotAClone(dir))
         };
     }
-    let here = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
-    find_workspace(&here).ok_or_else(|| {
-        format!(
-            "{} is not inside a clone of this repository (no infra/template.yaml above it): \
-             run from the clone, or set LOCAL_WORKSPACE",
-            here.display()
-        )
-    })
+    let here = std::env::current_dir().map_err(LocalError::CurrentDir)?;
+    find_workspace(&here).ok_or(LocalError::OutsideAClone(here))
 }
 
 /// The nearest folder at or above `start` that looks like this repository.

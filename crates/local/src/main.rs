@@ -1,38 +1,132 @@
 //! `cargo xtask run` (`local up`) starts the whole system on loopback;
 //! `cargo xtask send <file>...` (`local send`) sends events into it and prints every hop.
 
-use local::{LocalSystem, Options, Ports, send, workspace_root};
-use serde_json::Value;
+use clap::{ArgAction, Args, Parser, Subcommand};
+use local::{LocalError, LocalSystem, Options, Ports, StateFile, send, workspace_root};
 use std::{
     path::{Path, PathBuf},
     process::ExitCode,
-    time::Duration,
 };
 
 const DEFAULT_PORT_BASE: u16 = 8750;
 
-const USAGE: &str = "\
-usage:
-  cargo xtask run [--template FILE] [--outbox DIR] [--port-base N] [--logs] [--auth0-sce on|off]
-      Starts everything on 127.0.0.1 (ports N..N+4, default 8750; 0 = any free ports)
-      and runs until Ctrl-C or SIGTERM. Function logs go to .local/functions.log (--logs: to
-      the terminal). One system per clone: the clone is the folder you run it in (or
-      LOCAL_WORKSPACE). --auth0-sce off (or LOCAL_AUTH0_LOGS_SCE=false): the Auth0 sandbox
-      logs no `sce` for a Management API email change (default on).
-  cargo xtask send [--bus NAME] FILE...
-      Puts each sample (an event as in events/, or a PutEvents entry) on the running system
-      with the real AWS SDK client and prints every hop it takes.";
+/// The whole system on one machine: loopback only, no AWS account (crates/local/README.md).
+#[derive(Debug, Parser)]
+#[command(
+    name = "local",
+    flatten_help = true,
+    next_line_help = true,
+    after_help = "`cargo xtask run [OPTIONS]` is `local up [OPTIONS]`, `cargo xtask send FILE...` is \
+                  `local send FILE...`;\na `--` before the options is ignored."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    #[command(
+        about = "Starts everything on 127.0.0.1 until Ctrl-C or SIGTERM (`cargo xtask run`)",
+        long_about = "\
+Starts everything on 127.0.0.1 (ports N..N+4, default 8750; 0 = any free ports)
+and runs until Ctrl-C or SIGTERM. Function logs go to .local/functions.log (--logs: to
+the terminal). One system per clone: the clone is the folder you run it in (or
+LOCAL_WORKSPACE). --auth0-sce off (or LOCAL_AUTH0_LOGS_SCE=false): the Auth0 sandbox
+logs no `sce` for a Management API email change (default on).",
+        next_line_help = true
+    )]
+    Up(UpArgs),
+    #[command(
+        about = "Puts events on the running system, prints every hop (`cargo xtask send`)",
+        long_about = "\
+Puts each sample (an event as in events/, or a PutEvents entry) on the running system
+with the real AWS SDK client and prints every hop it takes.",
+        next_line_help = true
+    )]
+    Send(SendArgs),
+}
+
+#[derive(Debug, Args)]
+struct UpArgs {
+    /// The SAM template to route by [default: infra/template.yaml in the clone]
+    #[arg(long, value_name = "FILE")]
+    template: Option<PathBuf>,
+    /// Where emails are written, emptied at start [default: .local/outbox in the clone]
+    #[arg(long, value_name = "DIR")]
+    outbox: Option<PathBuf>,
+    /// The first of five ports: EventBridge, API, Auth0, Bloomreach, Hybris;
+    /// 0 = any free ports
+    #[arg(
+        long,
+        value_name = "N",
+        verbatim_doc_comment,
+        env = "LOCAL_PORT_BASE",
+        default_value_t = DEFAULT_PORT_BASE,
+        value_parser = port_base,
+    )]
+    port_base: u16,
+    /// Function logs (JSON lines) in this terminal instead of .local/functions.log
+    #[arg(long)]
+    logs: bool,
+    /// Whether the Auth0 sandbox logs `sce` for a Management API email change
+    /// (or true/false)
+    #[arg(
+        long = "auth0-sce",
+        verbatim_doc_comment,
+        value_name = "on|off",
+        env = "LOCAL_AUTH0_LOGS_SCE",
+        default_value = "on",
+        value_parser = on_off,
+        action = ArgAction::Set,
+    )]
+    auth0_sce: bool,
+}
+
+#[derive(Debug, Args)]
+struct SendArgs {
+    /// The bus for every sample [default: the entry's EventBusName, else by source: Auth0 logs
+    /// to the Auth0 partner bus, SendEmail events to `email`, others to `default`]
+    #[arg(long, value_name = "NAME", verbatim_doc_comment)]
+    bus: Option<String>,
+    /// Samples: an EventBridge event as in events/ (source, detail-type, detail) or a PutEvents
+    /// entry (Source, DetailType, Detail)
+    #[arg(value_name = "FILE", required = true, verbatim_doc_comment)]
+    files: Vec<PathBuf>,
+}
+
+/// `--port-base` or `LOCAL_PORT_BASE`: a port up to 65531 (N + 4 is a port too). Empty is the
+/// default, as an empty `LOCAL_PORT_BASE` always was. The message names both, since clap's
+/// does not say where a value came from.
+fn port_base(value: &str) -> Result<u16, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(DEFAULT_PORT_BASE);
+    }
+    let last = u16::MAX - 4;
+    value
+        .parse::<u16>()
+        .ok()
+        .filter(|base| *base <= last)
+        .ok_or_else(|| format!("--port-base (or LOCAL_PORT_BASE) needs a port number, 0 to {last}"))
+}
+
+/// `on`/`true` or `off`/`false`, for `--auth0-sce` and `LOCAL_AUTH0_LOGS_SCE`.
+fn on_off(value: &str) -> Result<bool, String> {
+    match value.trim() {
+        "on" | "true" => Ok(true),
+        "off" | "false" => Ok(false),
+        _ => Err("--auth0-sce needs on or off (LOCAL_AUTH0_LOGS_SCE: true or false)".to_owned()),
+    }
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("up") => up(&args[1..]),
-        Some("send") => send_cmd(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        _ => Err(USAGE.to_owned()),
+    // `cargo xtask run -- --port-base 0` and `cargo run -p local -- up -- --port-base 0` pass a
+    // separator through; `local` has always ignored it.
+    let cli = Cli::parse_from(std::env::args_os().filter(|a| a != "--"));
+    let result = match cli.command {
+        Command::Up(args) => up(args),
+        Command::Send(args) => send_cmd(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -43,51 +137,28 @@ fn main() -> ExitCode {
     }
 }
 
-fn state_path(root: &Path) -> PathBuf {
-    root.join(".local/state.json")
-}
-
-/// The system a state file describes, if it is still running: its process exists and its
-/// EventBridge endpoint accepts connections (a state file left by a killed run is neither).
-fn live_instance(state_file: &Path) -> Option<Value> {
-    let state = send::read_json(state_file).ok()?;
-    let pid = state["pid"].as_u64()?;
-    // Only Linux has /proc; elsewhere the port alone decides.
-    let pid_alive = !cfg!(target_os = "linux") || Path::new(&format!("/proc/{pid}")).exists();
-    let addr = state["endpoints"]["eventbridge"]
-        .as_str()?
-        .strip_prefix("http://")?
-        .parse()
-        .ok()?;
-    let answers = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok();
-    (pid_alive && answers).then_some(state)
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+fn runtime() -> Result<tokio::runtime::Runtime, LocalError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("tokio runtime: {e}"))
+        .map_err(LocalError::Runtime)
 }
 
-fn value_of<'a>(args: &'a [String], i: &mut usize, flag: &str) -> Result<&'a str, String> {
-    *i += 1;
-    args.get(*i)
-        .map(String::as_str)
-        .ok_or_else(|| format!("{flag} needs a value"))
-}
-
-/// Function logs: JSON lines as Lambda writes them, to a file or the terminal.
-fn init_logs(to_terminal: bool, file: &std::path::Path) -> Result<(), String> {
+/// Function logs: JSON lines as Lambda writes them, to a file or the terminal. Blocking.
+fn init_logs(to_terminal: bool, file: &Path) -> Result<(), LocalError> {
     if to_terminal {
         lambda_support::init_tracing();
         return Ok(());
     }
+    let written = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| LocalError::Write { path, source }
+    };
     if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(written(dir))?;
     }
-    let log = std::fs::File::create(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let log = std::fs::File::create(file).map_err(written(file))?;
     let level = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
     let filter = tracing_subscriber::EnvFilter::try_new(format!(
         "{level},hyper=info,hyper_util=info,reqwest=info,aws_smithy_runtime=info,aws_smithy_runtime_api=info,aws_config=warn"
@@ -103,101 +174,61 @@ fn init_logs(to_terminal: bool, file: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-fn up(args: &[String]) -> Result<(), String> {
+fn up(args: UpArgs) -> Result<(), LocalError> {
     let root = workspace_root()?;
-    let state = state_path(&root);
+    let state = StateFile::path(&root);
     // Before anything is emptied, truncated or bound: the running system keeps its outbox,
     // its log file and its state.
-    if let Some(running) = live_instance(&state) {
-        return Err(format!(
-            "a local system is already running from {} (pid {}, EventBridge endpoint {}); nothing \
-             was changed. Stop it first (Ctrl-C in its terminal). A second system needs another \
-             clone and other ports: `cargo xtask run --port-base N` (0 = any free ports).",
-            root.display(),
-            running["pid"],
-            running["endpoints"]["eventbridge"].as_str().unwrap_or("?"),
-        ));
+    if let Ok(running) = StateFile::running(&state) {
+        return Err(LocalError::AlreadyRunning {
+            root,
+            pid: running.pid,
+            eventbridge: running.endpoints.eventbridge,
+        });
     }
-    let mut options = Options::new(root.join("infra/template.yaml"), root.join(".local/outbox"));
-    let mut base = std::env::var("LOCAL_PORT_BASE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_PORT_BASE);
-    let mut logs_to_terminal = false;
-    if let Ok(v) = std::env::var("LOCAL_AUTH0_LOGS_SCE") {
-        options.auth0_logs_sce =
-            on_off(&v).ok_or_else(|| "LOCAL_AUTH0_LOGS_SCE must be true or false".to_owned())?;
-    }
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "--template" => options.template = PathBuf::from(value_of(args, &mut i, "--template")?),
-            "--outbox" => options.outbox = PathBuf::from(value_of(args, &mut i, "--outbox")?),
-            "--port-base" => {
-                base = value_of(args, &mut i, "--port-base")?
-                    .parse()
-                    .map_err(|_| "--port-base needs a port number".to_owned())?
-            }
-            "--logs" => logs_to_terminal = true,
-            "--auth0-sce" => {
-                options.auth0_logs_sce = on_off(value_of(args, &mut i, "--auth0-sce")?)
-                    .ok_or_else(|| "--auth0-sce needs on or off".to_owned())?
-            }
-            // `cargo xtask run -- --port-base 0` passes the separator through.
-            "--" => {}
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
-        i += 1;
-    }
-    options.ports = Ports::from_base(base);
-    options.env = std::env::vars().collect();
+    let mut options = Options::new(
+        args.template
+            .unwrap_or_else(|| root.join("infra/template.yaml")),
+        args.outbox.unwrap_or_else(|| root.join(".local/outbox")),
+    );
+    options.auth0_logs_sce = args.auth0_sce;
+    options.ports = Ports::from_base(args.port_base);
+    // Settings that are not Unicode cannot be a function's setting: left out.
+    options.env = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
     options.print_hops = true;
+    let logs_to_terminal = args.logs;
     let log_file = root.join(".local/functions.log");
-    runtime()?.block_on(async move {
-        // Binds every port before it empties the outbox: a start that fails changes nothing.
-        let system = LocalSystem::start(options.clone()).await?;
-        // Functions log only once events arrive, so the log file is (re)started here.
-        init_logs(logs_to_terminal, &log_file)?;
-        if let Some(dir) = state.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        std::fs::write(
-            &state,
-            serde_json::to_string_pretty(&system.state_json()).unwrap_or_default(),
+    let runtime = runtime()?;
+    // Binds every port before it empties the outbox: a start that fails changes nothing. The
+    // servers run on the runtime's workers; the file work below is this thread's.
+    let system = runtime.block_on(LocalSystem::start(options.clone()))?;
+    // Functions log only once events arrive, so the log file is (re)started here.
+    init_logs(logs_to_terminal, &log_file)?;
+    system.state_file().write(&state)?;
+    print!(
+        "{}",
+        banner(
+            &system,
+            &options,
+            &root,
+            (!logs_to_terminal).then_some(&log_file)
         )
-        .map_err(|e| format!("{}: {e}", state.display()))?;
-        print!(
-            "{}",
-            banner(
-                &system,
-                &options,
-                &root,
-                (!logs_to_terminal).then_some(&log_file)
-            )
-        );
-        stopped().await?;
-        println!("\nstopping");
-        let _ = std::fs::remove_file(&state);
-        system.shutdown().await;
-        Ok(())
-    })
-}
-
-/// `on`/`true` or `off`/`false`.
-fn on_off(value: &str) -> Option<bool> {
-    match value.trim() {
-        "on" | "true" => Some(true),
-        "off" | "false" => Some(false),
-        _ => None,
-    }
+    );
+    runtime.block_on(stopped())?;
+    println!("\nstopping");
+    StateFile::remove(&state);
+    runtime.block_on(system.shutdown());
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM (what `kill`, systemd and process managers send): both stop cleanly.
-async fn stopped() -> Result<(), String> {
+async fn stopped() -> Result<(), LocalError> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
+        let mut term = signal(SignalKind::terminate()).map_err(LocalError::Signal)?;
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -327,7 +358,7 @@ fn banner(
     }
     line(format!(
         "State                  {}",
-        relative(root, &state_path(root))
+        relative(root, &StateFile::path(root))
     ));
     line(String::new());
     line("Send events:   cargo xtask send events/auth0/sce.json [more.json ...]".into());
@@ -357,34 +388,16 @@ fn banner(
     s
 }
 
-fn send_cmd(args: &[String]) -> Result<(), String> {
-    let mut bus = None;
-    let mut files = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "--bus" => bus = Some(value_of(args, &mut i, "--bus")?.to_owned()),
-            "--" => {}
-            f => files.push(PathBuf::from(f)),
-        }
-        i += 1;
-    }
-    if files.is_empty() {
-        return Err(format!("send needs at least one file\n{USAGE}"));
-    }
+fn send_cmd(args: SendArgs) -> Result<(), LocalError> {
     let root = workspace_root()?;
-    let state_file = state_path(&root);
-    let state = live_instance(&state_file).ok_or_else(|| {
-        format!(
-            "no running local system ({} is missing or stale): start it with `cargo xtask run`",
-            state_file.display()
-        )
-    })?;
-    let target = send::Target::from_state(&state)?;
+    // Missing, unreadable or stale: says so, and how to start one.
+    let state = StateFile::running(&StateFile::path(&root))?;
+    let target = send::Target::from_state(&state);
+    let files = args.files;
     let sent = runtime()?.block_on(async {
         // Outbox paths as a person types them in the clone: relative to its root.
         let prefix = format!("{}/", root.display());
-        send::send_files(&target, &files, bus.as_deref(), &mut |l| {
+        send::send_files(&target, &files, args.bus.as_deref(), &mut |l| {
             println!("{}", l.replace(&prefix, ""))
         })
         .await

@@ -105,7 +105,7 @@ async fn put_events_answers_as_eventbridge_does() {
 #[tokio::test]
 async fn send_prints_every_hop_and_the_outbox_file() {
     let system = common::start().await;
-    let target = local::send::Target::from_state(&system.state_json()).unwrap();
+    let target = local::send::Target::from_state(&system.state_file());
     let mut out = Vec::new();
     let sent = local::send::send_files(&target, &[common::sample_path("sce")], None, &mut |l| {
         out.push(l)

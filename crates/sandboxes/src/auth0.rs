@@ -10,20 +10,77 @@
 //! | `GET`/`DELETE /api/v2/user-blocks/{id}` | brute-force blocks of the user's identifiers (email, username) |
 //! | `GET`/`DELETE /api/v2/user-blocks?identifier=` | brute-force blocks of an identifier |
 //! | `POST /dbconnections/change_password` | records a reset email (outbox) when the user exists on that connection |
-//! | `GET /_local/state` | users, blocks and recorded emails, for a person |
+//! | `GET /api/v2/users/{id}/logs?page=&per_page=&sort=` | the user's tenant logs, newest first (`sort=date:-1`, the default; `date:1` oldest first); `page` from 0, `per_page` at most 100 (default 50), the newest 1,000 reachable; `include_totals=true` wraps them in `{start, limit, length, total, logs}`; 404 `inexistent_user` |
+//! | `DELETE /api/v2/users/{id}/sessions` | 202, ends every session of the user; not on an Enterprise plan: 403 `operation_not_supported` |
+//! | `DELETE /api/v2/users/{id}/refresh-tokens` | 202, revokes every refresh token of the user; not on an Enterprise plan: 403 `operation_not_supported` |
+//! | `GET /api/v2/users/{id}/authentication-methods` | the enrolled MFA factors (`[{id, type, confirmed, created_at, ...}]`) |
+//! | `DELETE /api/v2/users/{id}/authentication-methods` | 204, removes every factor |
+//! | `POST /api/v2/users/{id}/multifactor/actions/invalidate-remember-browser` | 204, recorded |
+//! | `POST /api/v2/jobs/verification-email` | `{user_id, client_id?}` → 201 `{type: "verification_email", status: "pending", created_at, id: "job_..."}`; Auth0's verification email (outbox) |
+//! | `GET /_local/state` | users, blocks and recorded emails; per user (every user, 0 or empty when none): `logs` (newest first), `sessions`, `refresh_tokens`, `authentication_methods`; `verification_jobs`, `remember_browser_invalidations`, and the plan (`enterprise`), for a person or a browser test |
 //!
 //! Management routes need a bearer token from `/oauth/token`. An email change by PATCH is
 //! also logged as `sce` onto the Auth0 partner bus through the log stream hook, carrying the
 //! M2M application's `client_id`, unless that is switched off ([`Auth0Sandbox::set_logs_sce`],
 //! `LOCAL_AUTH0_LOGS_SCE=false`): whether the real Auth0 logs `sce` for a Management API
 //! change is unverified, so the local system runs either way.
+//!
+//! # Per-user logs
+//! The seed's `logs` (user id → entries, in the shape the logs endpoint returns; fixed dates in
+//! November 2026 like the other fixtures, not moved to the start time) are each user's history
+//! before the sandbox starts. Every event the sandbox causes is appended to the history of the
+//! user it concerns (the fields are listed in `accounts`; `ip` `127.0.0.1`, no
+//! `location_info`); newest first is the reverse of the order things happened:
+//!
+//! | call | appended |
+//! |---|---|
+//! | `PATCH /api/v2/users/{id}` | `sce` when the email changes (`user_name` the old address, `details.body.email`/`newEmail`), then `sapi` |
+//! | `DELETE /api/v2/user-blocks...` | `ublkdu` when blocks were released, then `sapi` (by identifier: for each user whose email or username it is) |
+//! | `POST /dbconnections/change_password` on an existing user | `scpr` (with the request's `client_id`) |
+//! | `POST /api/v2/jobs/verification-email` | `svr`, then `sapi` |
+//! | `DELETE .../authentication-methods` | `gd_unenroll` for each factor removed, then `sapi` |
+//! | `DELETE .../sessions`, `.../refresh-tokens`, `POST .../invalidate-remember-browser` | `sapi` |
+//!
+//! The per-user `sce` is logged whether or not the log stream hook is on (the stream is a
+//! separate thing); when both are, they are one log (same `log_id` and `date`). The
+//! descriptions are plausible, not captured from a tenant. A PATCH with `verify_email` logs no
+//! `svr` (whether Auth0 does is unverified); the job does (reference: "logs `svr` when queued").
+//!
+//! **`sapi` goes into the target's history: a choice.** The real Auth0 logs a Management API
+//! write as `sapi` under the *caller's* id (an M2M application, so no user) and names the target
+//! only in `details.request.path`, so a real `GET /api/v2/users/{id}/logs` most likely does not
+//! list it. The sandbox files it under the *target* user (`user_id` the target, `client_id` the
+//! M2M application, `details.request` the method, path and body) so that a person or a test can
+//! see which support actions touched an account. Do not build on a real tenant showing them.
+//!
+//! # Sessions, refresh tokens, factors
+//! Counts per user (seed `sessions`, `refresh_tokens`) and factors (seed
+//! `authentication_methods`). An email change by PATCH also ends the user's sessions (Auth0
+//! does, reference §6); refresh tokens survive it and the sessions DELETE, as on Auth0. The
+//! refresh-tokens DELETE answers 202: the reference names no status and Auth0's API page calls
+//! the answer "Refresh token deletion request accepted" (inferred; the client takes any 2xx).
+//!
+//! # Plan
+//! [`Auth0Sandbox::set_enterprise`]`(false)` makes the tenant a non-Enterprise one: both
+//! sign-out endpoints answer `403 {"statusCode":403,"error":"Forbidden","message":"This feature
+//! is not available on your plan. ...","errorCode":"operation_not_supported"}`, change nothing
+//! and log nothing. UNVERIFIED: what Auth0 really answers there is not documented;
+//! `crates/auth0-client/src/recovery.rs` reads a 404 (not `inexistent_user`) or a 403 whose
+//! `errorCode` is not `insufficient_scope` as "not available on this plan", and this answer is
+//! one of those. The token, plan and user are checked in that order (401, 403, 404).
+
+mod accounts;
+mod recovery;
+#[cfg(test)]
+mod tests;
 
 use super::{oauth_error, templates::provider_email};
 use crate::{
     Caller, Recorded,
-    outbox::{Email, Outbox},
+    outbox::{Email, Outbox, OutboxEntry},
     text::random_hex,
 };
+use accounts::{Accounts, AccountsSeed, Actor};
 use axum::{
     Extension, Json, Router,
     body::Bytes,
@@ -83,6 +140,9 @@ struct Seed {
     users: Vec<Value>,
     #[serde(default)]
     blocks: Vec<Block>,
+    /// `logs`, `sessions`, `refresh_tokens`, `authentication_methods`: user id → ...
+    #[serde(flatten)]
+    accounts: AccountsSeed,
 }
 
 #[derive(Default)]
@@ -92,6 +152,7 @@ struct TenantState {
     tokens: HashSet<String>,
     resets: Vec<PasswordReset>,
     verifications: Vec<String>,
+    accounts: Accounts,
 }
 
 /// Where the tenant's log stream goes: `(caller container, Auth0 log event envelope)`.
@@ -105,19 +166,29 @@ pub struct Auth0Sandbox {
     log_stream: Arc<OnceLock<LogStream>>,
     /// Whether a Management API email change logs `sce` (default: yes).
     logs_sce: Arc<AtomicBool>,
+    /// Whether the tenant is on an Enterprise plan (default: yes).
+    enterprise: Arc<AtomicBool>,
 }
 
 fn email_of(user: &Value) -> Option<String> {
     user["email"].as_str().map(str::to_ascii_lowercase)
 }
 
+/// Why [`Auth0Sandbox::new`] cannot use a seed.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("Auth0 seed is not valid: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("Auth0 seed: every user needs a user_id")]
+    UserWithoutId,
+}
+
 impl Auth0Sandbox {
-    pub fn new(settings: Auth0Settings, seed: &str, outbox: Outbox) -> Result<Self, String> {
-        let seed: Seed =
-            serde_json::from_str(seed).map_err(|e| format!("Auth0 seed is not valid: {e}"))?;
+    pub fn new(settings: Auth0Settings, seed: &str, outbox: Outbox) -> Result<Self, SeedError> {
+        let seed: Seed = serde_json::from_str(seed)?;
         for u in &seed.users {
             if u["user_id"].as_str().is_none() {
-                return Err("Auth0 seed: every user needs a user_id".into());
+                return Err(SeedError::UserWithoutId);
             }
         }
         Ok(Self {
@@ -125,12 +196,25 @@ impl Auth0Sandbox {
             state: Arc::new(Mutex::new(TenantState {
                 users: seed.users,
                 blocks: seed.blocks,
+                accounts: seed.accounts.into(),
                 ..TenantState::default()
             })),
             outbox,
             log_stream: Arc::default(),
             logs_sce: Arc::new(AtomicBool::new(true)),
+            enterprise: Arc::new(AtomicBool::new(true)),
         })
+    }
+
+    /// Whether the tenant is on an Enterprise plan (`true`, the default). On any other plan
+    /// `DELETE /api/v2/users/{id}/sessions` and `.../refresh-tokens` answer 403
+    /// `operation_not_supported` and change nothing (the real answer is UNVERIFIED).
+    pub fn set_enterprise(&self, on: bool) {
+        self.enterprise.store(on, Ordering::Relaxed);
+    }
+
+    pub fn enterprise(&self) -> bool {
+        self.enterprise.load(Ordering::Relaxed)
     }
 
     /// Whether a Management API `PATCH` that changes a user's email logs `sce` onto the Auth0
@@ -199,6 +283,87 @@ impl Auth0Sandbox {
         self.state().verifications.clone()
     }
 
+    /// The user's tenant logs, newest first (as `GET /api/v2/users/{id}/logs` pages them).
+    pub fn user_logs(&self, user_id: &str) -> Vec<Value> {
+        self.state().accounts.newest_first(user_id)
+    }
+
+    /// The user's live sessions.
+    pub fn sessions(&self, user_id: &str) -> u32 {
+        let state = self.state();
+        state.accounts.sessions.get(user_id).copied().unwrap_or(0)
+    }
+
+    /// The user's live refresh tokens.
+    pub fn refresh_tokens(&self, user_id: &str) -> u32 {
+        let state = self.state();
+        state
+            .accounts
+            .refresh_tokens
+            .get(user_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The user's enrolled MFA factors.
+    pub fn authentication_methods(&self, user_id: &str) -> Vec<Value> {
+        let state = self.state();
+        state
+            .accounts
+            .factors
+            .get(user_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Verification-email jobs: `{type, status, created_at, id, user_id, client_id, email}`.
+    pub fn verification_jobs(&self) -> Vec<Value> {
+        self.state().accounts.jobs.clone()
+    }
+
+    /// Remember-browser invalidations: `{user_id, date}`.
+    pub fn remember_browser_invalidations(&self) -> Vec<Value> {
+        self.state().accounts.remember_browser.clone()
+    }
+
+    /// Auth0's verification email to `email` (user `id`): noted in
+    /// [`Auth0Sandbox::verification_emails`] and written to the outbox with `what` it is and the
+    /// `request` that asked for it.
+    async fn send_verification_email(
+        &self,
+        id: &str,
+        email: &str,
+        what: &str,
+        request: &Value,
+    ) -> Option<OutboxEntry> {
+        self.state().verifications.push(email.to_owned());
+        let domain = &self.settings.domain;
+        self.outbox
+            .record(Email {
+                kind: "auth0_verify_email",
+                provider: "auth0",
+                recipient: email,
+                from: format!("{domain} <no-reply@{domain}>"),
+                email: provider_email(
+                    "auth0_verify_email",
+                    &json!({
+                        "email": email,
+                        "tenant": domain,
+                        "url": format!("https://{domain}/u/email-verification?ticket={}", random_hex(16)),
+                    }),
+                ),
+                facts: vec![
+                    ("To".into(), email.to_owned()),
+                    ("User".into(), id.to_owned()),
+                    ("What".into(), what.to_owned()),
+                ],
+                params: vec![],
+                request,
+            })
+            .await
+            .ok()
+    }
+
     fn routes(&self) -> Router {
         Router::new()
             .route("/oauth/token", post(token))
@@ -214,6 +379,7 @@ impl Auth0Sandbox {
             )
             .route("/dbconnections/change_password", post(change_password))
             .route("/_local/state", get(local_state))
+            .merge(recovery::routes())
             .with_state(self.clone())
     }
 
@@ -407,7 +573,8 @@ async fn patch_user(
         }
     };
     let verify = patch.get("verify_email") == Some(&Value::Bool(true));
-    let (updated, changed) = {
+    let actor = Actor::api(&s.settings, &headers);
+    let (updated, sce) = {
         let mut state = s.state();
         let Some(user) = state.users.iter_mut().find(|u| u["user_id"] == id.as_str()) else {
             return no_user();
@@ -440,48 +607,37 @@ async fn patch_user(
         }
         user["updated_at"] = json!(now_rfc3339());
         let updated = user.clone();
-        if verify && let Some(email) = email_of(&updated) {
-            state.verifications.push(email);
-        }
-        (updated, changed)
+        // The user's history: `sce` for an email change (which also ends the user's sessions),
+        // then `sapi` for the call.
+        let sce = changed.map(|(old, new)| {
+            state.accounts.sessions.insert(id.clone(), 0);
+            let connection = updated["identities"][0]["connection"].clone();
+            let details =
+                json!({"body": {"email": old, "newEmail": new, "connection": connection}});
+            let mut entry = actor.entry(&updated, "sce", "Email changed", Some(details));
+            entry["user_name"] = json!(old);
+            state.accounts.log(entry.clone());
+            entry
+        });
+        actor.sapi(
+            &mut state.accounts,
+            &updated,
+            "Update a User",
+            ("patch", &format!("/api/v2/users/{id}")),
+            Some(&Value::Object(patch.clone())),
+            StatusCode::OK,
+        );
+        (updated, sce)
     };
     let mut recorded = None;
     if verify && let Some(email) = email_of(&updated) {
         let request = json!({"user_id": id, "email": email, "verify_email": true});
-        recorded = s
-            .outbox
-            .record(Email {
-                kind: "auth0_verify_email",
-                provider: "auth0",
-                recipient: &email,
-                from: format!("{} <no-reply@{}>", s.settings.domain, s.settings.domain),
-                email: provider_email(
-                    "auth0_verify_email",
-                    &json!({
-                        "email": email,
-                        "tenant": s.settings.domain,
-                        "url": format!("https://{}/u/email-verification?ticket={}", s.settings.domain, random_hex(16)),
-                    }),
-                ),
-                facts: vec![
-                    ("To".into(), email.clone()),
-                    ("User".into(), id.clone()),
-                    (
-                        "What".into(),
-                        "Auth0's verification email for the account's new address".into(),
-                    ),
-                ],
-                params: vec![],
-                request: &request,
-            }).await
-            .ok();
+        let what = "Auth0's verification email for the account's new address";
+        recorded = s.send_verification_email(&id, &email, what, &request).await;
     }
-    let changed = changed.filter(|_| s.logs_sce());
-    if let (Some((old, new)), Some(stream)) = (changed, s.log_stream.get()) {
-        stream(
-            caller.map(|c| c.0.0.clone()),
-            sce_log(&s, &updated, &old, &new),
-        );
+    let sce = sce.filter(|_| s.logs_sce());
+    if let (Some(entry), Some(stream)) = (sce, s.log_stream.get()) {
+        stream(caller.map(|c| c.0.0.clone()), sce_log(&s, entry));
     }
     let mut response = Json(updated).into_response();
     if let Some(entry) = recorded {
@@ -491,11 +647,16 @@ async fn patch_user(
 }
 
 /// The `sce` log for an email change made through the Management API, in the partner event
-/// envelope: the fields of a real `sce` (see `events/auth0/sce.json`), with the `client_id`
-/// of the M2M application that made the change (the only one this sandbox has).
-fn sce_log(s: &Auth0Sandbox, user: &Value, old: &str, new: &str) -> Value {
-    let log_id = format!("900{}", &random_hex(16)[..32]);
-    let connection = user["identities"][0]["connection"].clone();
+/// envelope: the user's history `entry` (same `log_id` and `date`: one log, two places) with the
+/// other fields of a real `sce` (see `events/auth0/sce.json`); its `client_id` is the M2M
+/// application that made the change (the only one this sandbox has).
+fn sce_log(s: &Auth0Sandbox, entry: Value) -> Value {
+    let log_id = entry["log_id"].clone();
+    let mut data = entry;
+    data["strategy"] = json!("auth0");
+    data["strategy_type"] = json!("database");
+    data["$event_schema"] = json!({"version": "1.0.0"});
+    data["tenant_name"] = json!("local");
     json!({
         "version": "0",
         "id": uuid::Uuid::new_v4().to_string(),
@@ -505,27 +666,7 @@ fn sce_log(s: &Auth0Sandbox, user: &Value, old: &str, new: &str) -> Value {
         "time": now_rfc3339(),
         "region": crate::REGION,
         "resources": [],
-        "detail": {
-            "log_id": log_id,
-            "data": {
-                "date": now_rfc3339(),
-                "type": "sce",
-                "description": "Email changed",
-                "connection": connection,
-                "client_id": s.settings.client_id,
-                "client_name": "Dixa card (local M2M application)",
-                "ip": "127.0.0.1",
-                "hostname": s.settings.domain,
-                "strategy": "auth0",
-                "strategy_type": "database",
-                "$event_schema": {"version": "1.0.0"},
-                "tenant_name": "local",
-                "log_id": log_id,
-                "user_id": user["user_id"],
-                "user_name": old,
-                "details": {"body": {"email": old, "newEmail": new, "connection": connection}}
-            }
-        }
+        "detail": {"log_id": log_id, "data": data}
     })
 }
 
@@ -571,9 +712,14 @@ async fn delete_user_blocks(
     Path(id): Path<String>,
 ) -> Response {
     with_user_identifiers(&s, &headers, &id, |ids| {
-        s.state()
+        let mut state = s.state();
+        let before = state.blocks.len();
+        state
             .blocks
             .retain(|b| !ids.contains(&b.identifier.to_ascii_lowercase()));
+        let released = before - state.blocks.len();
+        let path = format!("/api/v2/user-blocks/{id}");
+        recovery::log_unblock(&s, &headers, &mut state, &id, released, &path);
         StatusCode::NO_CONTENT.into_response()
     })
 }
@@ -615,9 +761,23 @@ async fn delete_blocks_by_identifier(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     with_identifier(&s, &headers, &q, |i| {
-        s.state()
+        let mut state = s.state();
+        let before = state.blocks.len();
+        state
             .blocks
             .retain(|b| !b.identifier.eq_ignore_ascii_case(i));
+        let released = before - state.blocks.len();
+        let identifier = i.to_ascii_lowercase();
+        let users: Vec<String> = state
+            .users
+            .iter()
+            .filter(|u| Auth0Sandbox::identifiers(u).contains(&identifier))
+            .filter_map(|u| u["user_id"].as_str().map(str::to_owned))
+            .collect();
+        for id in users {
+            let path = "/api/v2/user-blocks";
+            recovery::log_unblock(&s, &headers, &mut state, &id, released, path);
+        }
         StatusCode::NO_CONTENT.into_response()
     })
 }
@@ -644,12 +804,22 @@ async fn change_password(
     let user_id = user
         .as_ref()
         .and_then(|u| u["user_id"].as_str().map(str::to_owned));
-    s.state().resets.push(PasswordReset {
-        email: email.to_ascii_lowercase(),
-        connection: connection.clone(),
-        client_id: client_id.clone(),
-        user_id: user_id.clone(),
-    });
+    {
+        let mut state = s.state();
+        state.resets.push(PasswordReset {
+            email: email.to_ascii_lowercase(),
+            connection: connection.clone(),
+            client_id: client_id.clone(),
+            user_id: user_id.clone(),
+        });
+        if let Some(user) = &user {
+            let details =
+                json!({"body": {"email": email, "connection": connection, "client_id": client_id}});
+            let actor = Actor::client(&s.settings, &client_id, &headers);
+            let entry = actor.entry(user, "scpr", "Change password request", Some(details));
+            state.accounts.log(entry);
+        }
+    }
     let mut response = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -689,13 +859,18 @@ async fn change_password(
 
 async fn local_state(State(s): State<Auth0Sandbox>) -> Json<Value> {
     let state = s.state();
-    Json(json!({
+    let mut body = json!({
         "domain": s.settings.domain,
+        "enterprise": s.enterprise(),
         "users": state.users,
         "blocks": state.blocks,
         "password_resets": state.resets,
         "verification_emails": state.verifications,
-    }))
+    });
+    if let Value::Object(fields) = &mut body {
+        fields.extend(state.accounts.state_json(&state.users));
+    }
+    Json(body)
 }
 
 impl crate::Sandbox for Auth0Sandbox {

@@ -73,10 +73,18 @@ pub struct HybrisSandbox {
     outbox: Outbox,
 }
 
+/// Why [`HybrisSandbox::new`] cannot use a seed.
+#[derive(Debug, thiserror::Error)]
+#[error("Hybris seed is not valid: {0}")]
+pub struct SeedError(#[from] serde_json::Error);
+
 impl HybrisSandbox {
-    pub fn new(mut settings: HybrisSettings, seed: &str, outbox: Outbox) -> Result<Self, String> {
-        let seed: Seed =
-            serde_json::from_str(seed).map_err(|e| format!("Hybris seed is not valid: {e}"))?;
+    pub fn new(
+        mut settings: HybrisSettings,
+        seed: &str,
+        outbox: Outbox,
+    ) -> Result<Self, SeedError> {
+        let seed: Seed = serde_json::from_str(seed)?;
         settings.base_site = seed.base_site;
         Ok(Self {
             settings: Arc::new(settings),

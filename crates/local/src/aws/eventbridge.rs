@@ -15,7 +15,7 @@
 //! The reply is `{"FailedEntryCount": n, "Entries": [{"EventId"} | {"ErrorCode", "ErrorMessage"}]}`
 //! in request order. Other operations answer `UnknownOperationException`.
 
-use crate::aws::topology::{DEFAULT_BUS, RuleSpec, Topology};
+use crate::aws::topology::{DEFAULT_BUS, RuleSpec, Topology, TopologyError};
 use quamina::Quamina;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -31,7 +31,7 @@ pub struct EventRouter {
 
 impl EventRouter {
     /// The buses are the given names plus every bus a rule is on.
-    pub fn new(topology: &Topology, buses: &[&str]) -> Result<Self, String> {
+    pub fn new(topology: &Topology, buses: &[&str]) -> Result<Self, TopologyError> {
         let mut by_bus: HashMap<String, Quamina<usize>> = buses
             .iter()
             .chain(std::iter::once(&DEFAULT_BUS))
@@ -42,7 +42,10 @@ impl EventRouter {
                 .entry(rule.bus.clone())
                 .or_default()
                 .add_pattern(i, &rule.pattern.to_string())
-                .map_err(|e| format!("rule {}: pattern not accepted: {e}", rule.template_path))?;
+                .map_err(|source| TopologyError::Pattern {
+                    rule: rule.template_path.clone(),
+                    source,
+                })?;
         }
         Ok(Self {
             rules: topology.rules.clone(),
@@ -51,19 +54,19 @@ impl EventRouter {
     }
 
     /// The bus an entry's `EventBusName` (name or ARN, absent: `default`) stands for.
-    pub fn resolve_bus(&self, name_or_arn: Option<&str>) -> Result<String, String> {
+    pub fn resolve_bus(&self, name_or_arn: Option<&str>) -> Result<String, UnknownBus> {
         let raw = name_or_arn.filter(|s| !s.is_empty()).unwrap_or(DEFAULT_BUS);
         let name = match raw.strip_prefix("arn:") {
             Some(_) => raw
                 .split_once(":event-bus/")
                 .map(|(_, n)| n)
-                .ok_or_else(|| format!("{raw} is not an event bus ARN"))?,
+                .ok_or_else(|| UnknownBus::NotAnArn(raw.to_owned()))?,
             None => raw,
         };
         if self.buses.contains_key(name) {
             Ok(name.to_owned())
         } else {
-            Err(format!("Event bus {name} does not exist."))
+            Err(UnknownBus::DoesNotExist(name.to_owned()))
         }
     }
 
@@ -89,6 +92,16 @@ impl EventRouter {
     pub fn rules(&self) -> &[RuleSpec] {
         &self.rules
     }
+}
+
+/// Why an entry's `EventBusName` names no bus: its message is the entry's `ErrorMessage`
+/// (`ResourceNotFoundException`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UnknownBus {
+    #[error("{0} is not an event bus ARN")]
+    NotAnArn(String),
+    #[error("Event bus {0} does not exist.")]
+    DoesNotExist(String),
 }
 
 /// An accepted entry: the envelope and the bus it is on.
@@ -152,7 +165,7 @@ fn accept(router: &EventRouter, entry: &Value) -> Result<Accepted, Refused> {
     };
     let bus = router
         .resolve_bus(entry["EventBusName"].as_str())
-        .map_err(|m| refuse(None, "ResourceNotFoundException", &m))?;
+        .map_err(|e| refuse(None, "ResourceNotFoundException", &e.to_string()))?;
     let text = |k: &str| entry[k].as_str().filter(|s| !s.trim().is_empty());
     let Some(source) = text("Source") else {
         return Err(refuse(

@@ -2,9 +2,36 @@
 //! model): every function's EventBridge rules (bus + pattern), its asynchronous
 //! invoke settings, its environment, and the API Gateway routes.
 
-use sam_template::{Function, Template, referenced_id};
+use sam_template::{Function, Template, TemplateError, referenced_id};
 use serde_json::Value;
-use std::{collections::BTreeMap, path::Path};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+/// Why a template cannot be routed by locally.
+#[derive(Debug, thiserror::Error)]
+pub enum TopologyError {
+    /// Not read, not YAML, or not the shape the accessors rely on.
+    #[error("template {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: TemplateError,
+    },
+    /// The same, for a template given as text.
+    #[error("template: {0}")]
+    Parse(#[source] TemplateError),
+    #[error("{function}: an Api event without Path/Method")]
+    ApiEventWithoutRoute { function: String },
+    #[error("{event}: EventBusName refers to {id}, which has no local bus")]
+    NoLocalBus { event: String, id: String },
+    /// A rule's pattern quamina does not take (see [`crate::eventbridge::EventRouter::new`]).
+    #[error("rule {rule}: pattern not accepted: {source}")]
+    Pattern {
+        rule: String,
+        source: quamina::QuaminaError,
+    },
+}
 
 /// The local name of the Email bus (`!Ref EmailBus`).
 pub const EMAIL_BUS: &str = "email";
@@ -111,18 +138,20 @@ pub struct Topology {
 }
 
 impl Topology {
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let template =
-            Template::read(path).map_err(|e| format!("template {}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Self, TopologyError> {
+        let template = Template::read(path).map_err(|source| TopologyError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::from_template(&template)
     }
 
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let template = Template::parse(text).map_err(|e| format!("template: {e}"))?;
+    pub fn parse(text: &str) -> Result<Self, TopologyError> {
+        let template = Template::parse(text).map_err(TopologyError::Parse)?;
         Self::from_template(&template)
     }
 
-    fn from_template(template: &Template) -> Result<Self, String> {
+    fn from_template(template: &Template) -> Result<Self, TopologyError> {
         let mut functions = BTreeMap::new();
         let mut api_routes = Vec::new();
         for f in template.functions() {
@@ -130,7 +159,9 @@ impl Topology {
             for (_, props) in f.events_of_type("Api") {
                 let (Some(path), Some(method)) = (props["Path"].as_str(), props["Method"].as_str())
                 else {
-                    return Err(format!("{}: an Api event without Path/Method", f.id));
+                    return Err(TopologyError::ApiEventWithoutRoute {
+                        function: f.id.to_owned(),
+                    });
                 };
                 api_routes.push(ApiRoute {
                     method: method.to_ascii_uppercase(),
@@ -149,8 +180,9 @@ impl Topology {
                 Some(reference) => {
                     let id = referenced_id(reference).unwrap_or_default();
                     local_bus(id)
-                        .ok_or_else(|| {
-                            format!("{template_path}: EventBusName refers to {id}, which has no local bus")
+                        .ok_or_else(|| TopologyError::NoLocalBus {
+                            event: template_path.clone(),
+                            id: id.to_owned(),
                         })?
                         .to_owned()
                 }

@@ -3,7 +3,9 @@
 
 use crate::{
     aws::topology::{AUTH0_PARTNER_BUS, DEFAULT_BUS, EMAIL_BUS},
+    runner::error::{LocalError, NotAnEvent},
     runner::hops::{Hop, HopsPage, What, tree},
+    runner::state::StateFile,
 };
 use aws_sdk_eventbridge::{
     primitives::{DateTime, DateTimeFormat},
@@ -23,17 +25,11 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn from_state(state: &Value) -> Result<Self, String> {
-        let get = |k: &str| {
-            state["endpoints"][k]
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| format!("state file has no endpoints.{k}"))
-        };
-        Ok(Self {
-            eventbridge: get("eventbridge")?,
-            hops: get("hops")?,
-        })
+    pub fn from_state(state: &StateFile) -> Self {
+        Self {
+            eventbridge: state.endpoints.eventbridge.clone(),
+            hops: state.endpoints.hops.clone(),
+        }
     }
 }
 
@@ -52,7 +48,7 @@ pub fn bus_for_source(source: &str) -> &'static str {
 /// The PutEvents entry for a sample: an event envelope as in `events/` (`source`,
 /// `detail-type`, `detail`, optional `time`, `resources`), or a PutEvents entry itself
 /// (`Source`, `DetailType`, `Detail`, ...). `bus` overrides the bus.
-pub fn entry_for(sample: &Value, bus: Option<&str>) -> Result<PutEventsRequestEntry, String> {
+pub fn entry_for(sample: &Value, bus: Option<&str>) -> Result<PutEventsRequestEntry, NotAnEvent> {
     let envelope = sample.get("detail-type").is_some();
     let (source, detail_type, detail, time, resources, named_bus) = if envelope {
         (
@@ -73,10 +69,7 @@ pub fn entry_for(sample: &Value, bus: Option<&str>) -> Result<PutEventsRequestEn
             &sample["EventBusName"],
         )
     } else {
-        return Err(
-            "neither an EventBridge event (source, detail-type, detail) nor a PutEvents entry"
-                .into(),
-        );
+        return Err(NotAnEvent);
     };
     let source = source.as_str().unwrap_or_default();
     let detail = match detail {
@@ -140,30 +133,32 @@ pub async fn follow(
     hops_url: &str,
     traces: &[String],
     within: Duration,
-) -> Result<Vec<Hop>, String> {
+) -> Result<Vec<Hop>, LocalError> {
     let http = reqwest::Client::new();
     let mut after = 0;
     let mut seen = Vec::new();
     let until = tokio::time::Instant::now() + within;
     loop {
         let url = format!("{hops_url}?after={after}&trace={}", traces.join(","));
+        let failed = |source| LocalError::Hops {
+            url: hops_url.to_owned(),
+            source,
+        };
         let page: HopsPage = http
             .get(&url)
             .send()
             .await
-            .map_err(|e| format!("GET {hops_url}: {e}"))?
+            .map_err(failed)?
             .json()
             .await
-            .map_err(|e| format!("GET {hops_url}: {e}"))?;
+            .map_err(failed)?;
         after = page.last_seq;
         seen.extend(page.hops);
         if page.in_flight.values().all(|n| *n == 0) {
             return Ok(seen);
         }
         if tokio::time::Instant::now() > until {
-            return Err(format!(
-                "events still being handled after {within:?}; see the `up` terminal"
-            ));
+            return Err(LocalError::StillHandled(within));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -175,22 +170,16 @@ pub async fn send_one(
     target: &Target,
     entry: PutEventsRequestEntry,
     print: &mut dyn FnMut(String),
-) -> Result<Sent, String> {
+) -> Result<Sent, LocalError> {
     let bus = entry.event_bus_name().unwrap_or(DEFAULT_BUS).to_owned();
     let out = client
         .put_events()
         .entries(entry)
         .send()
         .await
-        .map_err(|e| {
-            use std::error::Error;
-            let mut msg = e.to_string();
-            let mut source = e.source();
-            while let Some(s) = source {
-                msg.push_str(&format!(": {s}"));
-                source = s.source();
-            }
-            format!("PutEvents to {}: {msg}", target.eventbridge)
+        .map_err(|e| LocalError::PutEvents {
+            endpoint: target.eventbridge.clone(),
+            source: Box::new(e),
         })?;
     print(format!(
         "  PutEvents on bus {bus}: FailedEntryCount {}",
@@ -221,14 +210,23 @@ pub async fn send_files(
     files: &[PathBuf],
     bus: Option<&str>,
     print: &mut dyn FnMut(String),
-) -> Result<Vec<Sent>, String> {
+) -> Result<Vec<Sent>, LocalError> {
     let sdk = crate::runner::functions::sdk_config(&target.eventbridge);
     let client = aws_sdk_eventbridge::Client::new(&sdk);
     let mut all = Vec::new();
     for file in files {
         print(format!("▶ {}", file.display()));
-        let sample = read_json(file)?;
-        let entry = entry_for(&sample, bus).map_err(|e| format!("{}: {e}", file.display()))?;
+        let text = tokio::fs::read_to_string(file)
+            .await
+            .map_err(|source| LocalError::Read {
+                path: file.clone(),
+                source,
+            })?;
+        let sample = parse_json(file, &text)?;
+        let entry = entry_for(&sample, bus).map_err(|source| LocalError::Sample {
+            path: file.clone(),
+            source,
+        })?;
         let sent = send_one(&client, target, entry, print).await?;
         let emails = sent.outbox_files();
         if emails.is_empty() {
@@ -251,8 +249,18 @@ pub async fn send_files(
     Ok(all)
 }
 
-pub fn read_json(file: &Path) -> Result<Value, String> {
-    let text =
-        std::fs::read_to_string(file).map_err(|e| format!("read {}: {e}", file.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", file.display()))
+/// A JSON file (a sample). Blocking.
+pub fn read_json(file: &Path) -> Result<Value, LocalError> {
+    let text = std::fs::read_to_string(file).map_err(|source| LocalError::Read {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    parse_json(file, &text)
+}
+
+fn parse_json(file: &Path, text: &str) -> Result<Value, LocalError> {
+    serde_json::from_str(text).map_err(|source| LocalError::NotJson {
+        path: file.to_path_buf(),
+        source,
+    })
 }

@@ -5,9 +5,11 @@ use crate::{
     aws::topology::{AUTH0_PARTNER_BUS, EMAIL_BUS, Topology},
     outbox::Outbox,
     runner::api::DixaSecrets,
+    runner::error::LocalError,
     runner::functions::{FunctionEnv, Pools},
     runner::hops::{Hops, HopsPage, NewHop, What},
     runner::shared::Shared,
+    runner::state::{Buses, StateFile},
     runner::tracker::{Caller, Tracker, bind, serve},
     sandbox::{
         Auth0Sandbox, Auth0Settings, BloomreachSandbox, BloomreachSettings, HybrisSandbox,
@@ -164,21 +166,32 @@ impl<S: Sandbox> ServeSandbox for S {
     }
 }
 
-fn url_of(listener: &TcpListener) -> Result<String, String> {
+fn url_of(listener: &TcpListener, what: &'static str) -> Result<String, LocalError> {
     listener
         .local_addr()
         .map(|a| format!("http://{a}"))
-        .map_err(|e| e.to_string())
+        .map_err(|source| LocalError::LocalAddr { what, source })
+}
+
+/// Runs blocking work (file I/O) off the async workers.
+async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce() -> Result<T, LocalError> + Send + 'static,
+) -> Result<T, LocalError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|source| LocalError::Blocking { what, source })?
 }
 
 impl LocalSystem {
     /// Starts everything: sandboxes, the EventBridge endpoint with the template's buses and
     /// rules, the API routes. Functions start on their first event (cold start).
-    pub async fn start(options: Options) -> Result<Self, String> {
+    pub async fn start(options: Options) -> Result<Self, LocalError> {
         if !options.host.is_loopback() {
-            return Err(format!("{} is not a loopback address", options.host));
+            return Err(LocalError::NotLoopback(options.host));
         }
-        let topology = Topology::load(&options.template)?;
+        let template = options.template.clone();
+        let topology = blocking("template", move || Ok(Topology::load(&template)?)).await?;
         let host = options.host;
         let ports = options.ports;
         // Every port first: a start that cannot listen fails before it empties the outbox.
@@ -199,8 +212,12 @@ impl LocalSystem {
         if !topology.api_routes.is_empty() {
             api_listener = Some(bind(host, ports.api, "API Gateway").await?);
         }
-        let outbox = Outbox::create(&options.outbox)
-            .map_err(|e| format!("outbox {}: {e}", options.outbox.display()))?;
+        // Empties the outbox folder: blocking file I/O.
+        let dir = options.outbox.clone();
+        let outbox = blocking("outbox", move || {
+            Outbox::create(&dir).map_err(|source| LocalError::Outbox { dir, source })
+        })
+        .await?;
         let hops = if options.print_hops {
             Hops::printing(|h| println!("{}", h.indented()))
         } else {
@@ -211,20 +228,21 @@ impl LocalSystem {
         let mut servers = Vec::new();
         let mut sandboxes: Vec<Running> = Vec::new();
         // Serves a sandbox and records what it gives the functions.
-        let mut start = |listener: TcpListener, sandbox: &dyn ServeSandbox| -> Result<(), String> {
-            let url = url_of(&listener)?;
-            servers.push(serve(
-                listener,
-                sandbox.router(),
-                tracker.clone(),
-                Some(sandbox.name()),
-                stop_rx.clone(),
-            ));
-            sandboxes.push(sandbox.running(url));
-            Ok(())
-        };
+        let mut start =
+            |listener: TcpListener, sandbox: &dyn ServeSandbox| -> Result<(), LocalError> {
+                let url = url_of(&listener, sandbox.name())?;
+                servers.push(serve(
+                    listener,
+                    sandbox.router(),
+                    tracker.clone(),
+                    Some(sandbox.name()),
+                    stop_rx.clone(),
+                ));
+                sandboxes.push(sandbox.running(url));
+                Ok(())
+            };
 
-        let eventbridge_url = url_of(&eventbridge_listener)?;
+        let eventbridge_url = url_of(&eventbridge_listener, "EventBridge endpoint")?;
 
         let auth0 = match auth0_listener {
             Some(listener) => {
@@ -273,7 +291,10 @@ impl LocalSystem {
 
         let router = EventRouter::new(&topology, &[EMAIL_BUS, AUTH0_PARTNER_BUS])?;
         // The API's origin is one the card preview calls from (same-origin mode).
-        let api_url = api_listener.as_ref().map(url_of).transpose()?;
+        let api_url = api_listener
+            .as_ref()
+            .map(|l| url_of(l, "API Gateway"))
+            .transpose()?;
         let dixa = DixaSecrets::generate(api_url.as_deref());
         let env = FunctionEnv {
             eventbridge_url: eventbridge_url.clone(),
@@ -404,31 +425,32 @@ impl LocalSystem {
     }
 
     /// Waits until no invocation of these traces (all when empty) is running.
-    pub async fn settle(&self, traces: &[String], within: Duration) -> Result<(), String> {
+    pub async fn settle(&self, traces: &[String], within: Duration) -> Result<(), LocalError> {
         let until = tokio::time::Instant::now() + within;
         loop {
             if self.hops().in_flight(traces) == 0 {
                 return Ok(());
             }
             if tokio::time::Instant::now() > until {
-                return Err(format!("still running after {within:?}"));
+                return Err(LocalError::StillRunning(within));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
-    /// What `up` writes to `.local/state.json` for `send` and for people.
-    pub fn state_json(&self) -> Value {
-        json!({
-            "pid": std::process::id(),
-            "endpoints": self.endpoints,
-            "buses": {
-                "email": EMAIL_BUS,
-                "auth0_partner": AUTH0_PARTNER_BUS,
+    /// What `up` writes to `.local/state.json` for `send` and for people (this process is
+    /// the one that runs the system).
+    pub fn state_file(&self) -> StateFile {
+        StateFile {
+            pid: std::process::id(),
+            endpoints: self.endpoints.clone(),
+            buses: Buses {
+                email: EMAIL_BUS.to_owned(),
+                auth0_partner: AUTH0_PARTNER_BUS.to_owned(),
             },
-            "outbox": self.outbox.dir(),
-            "dixa": self.dixa,
-        })
+            outbox: self.outbox.dir().to_path_buf(),
+            dixa: self.dixa.clone(),
+        }
     }
 
     /// Stops the servers and waits for them.

@@ -6,6 +6,7 @@
 //! know exactly which invocation, function and trace made the call.
 
 use crate::{
+    runner::error::LocalError,
     runner::hops::{Hops, NewHop, What},
     runner::util::redact_path,
 };
@@ -118,15 +119,19 @@ async fn attribute(State(a): State<Attribution>, mut req: Request, next: Next) -
     response
 }
 
-/// A listener on `host:port` (0: any free port).
-pub async fn bind(host: std::net::IpAddr, port: u16, what: &str) -> Result<TcpListener, String> {
+/// A listener on `host:port` (0: any free port); `what` names it in the error.
+pub async fn bind(
+    host: std::net::IpAddr,
+    port: u16,
+    what: &'static str,
+) -> Result<TcpListener, LocalError> {
     TcpListener::bind(SocketAddr::new(host, port))
         .await
-        .map_err(|e| {
-            format!(
-                "{what}: cannot listen on {host}:{port}: {e} (another local system? choose other \
-                 ports with --port-base N, 0 = any free ports)"
-            )
+        .map_err(|source| LocalError::Bind {
+            what,
+            host,
+            port,
+            source,
         })
 }
 
