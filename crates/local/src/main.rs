@@ -160,16 +160,25 @@ fn init_logs(to_terminal: bool, file: &Path) -> Result<(), LocalError> {
     }
     let log = std::fs::File::create(file).map_err(written(file))?;
     let level = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
-    let filter = tracing_subscriber::EnvFilter::try_new(format!(
-        "{level},hyper=info,hyper_util=info,reqwest=info,aws_smithy_runtime=info,aws_smithy_runtime_api=info,aws_config=warn"
-    ))
-    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_writer(std::sync::Mutex::new(log))
+    // `Targets`, not `EnvFilter`: the same `target=level` syntax without a regex engine to build.
+    let filter: tracing_subscriber::filter::Targets = format!(
+        "{level},hyper=info,hyper_util=info,reqwest=info,aws_smithy_runtime=info,aws_smithy_runtime_api=info"
+    )
+    .parse()
+    .unwrap_or_else(|_| {
+        tracing_subscriber::filter::Targets::new()
+            .with_default(tracing_subscriber::filter::LevelFilter::INFO)
+    });
+    use tracing_subscriber::{Layer, layer::SubscriberExt, util::SubscriberInitExt};
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_writer(std::sync::Mutex::new(log))
+                .with_filter(filter),
+        )
         .try_init();
     Ok(())
 }

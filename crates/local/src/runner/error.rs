@@ -135,6 +135,9 @@ pub enum LocalError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Reading the running system's hops.
+    /// The runner's own HTTP client (the same TLS stack the functions use) could not be built.
+    #[error("could not build an HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
     #[error("GET {url}: {source}")]
     Hops { url: String, source: reqwest::Error },
     /// `send` gave up following its events.

@@ -134,7 +134,9 @@ pub async fn follow(
     traces: &[String],
     within: Duration,
 ) -> Result<Vec<Hop>, LocalError> {
-    let http = reqwest::Client::new();
+    let http = lambda_support::http::client_builder()
+        .build()
+        .map_err(LocalError::HttpClient)?;
     let mut after = 0;
     let mut seen = Vec::new();
     let until = tokio::time::Instant::now() + within;

@@ -343,7 +343,9 @@ impl LocalSystem {
                 lookup_header: dixa.lookup_header.clone(),
                 lookup_secret: dixa.lookup_secret.clone(),
                 card: options.card.clone(),
-                http: reqwest::Client::new(),
+                http: lambda_support::http::client_builder()
+                    .build()
+                    .map_err(LocalError::HttpClient)?,
             };
             servers.push(serve(
                 listener,
