@@ -91,7 +91,8 @@ async fn auth0_state(system: &LocalSystem) -> Value {
         "{}/_local/state",
         system.endpoints().auth0.as_ref().unwrap()
     );
-    reqwest::get(url).await.unwrap().json().await.unwrap()
+    let http = lambda_support::http::client_builder().build().unwrap();
+    http.get(url).send().await.unwrap().json().await.unwrap()
 }
 
 fn blocks_for(state: &Value, identifier: &str) -> usize {

@@ -21,7 +21,9 @@ async fn lookup(system: &local::LocalSystem, email: &str) -> Value {
         system.endpoints().api.as_ref().unwrap(),
         lambda_support::encode_component(email)
     );
-    let res = reqwest::Client::new()
+    let res = lambda_support::http::client_builder()
+        .build()
+        .unwrap()
         .get(url)
         .header(&d.lookup_header, &d.lookup_secret)
         .send()
@@ -198,7 +200,7 @@ async fn the_preview_serves_the_sandboxed_page_and_the_rendered_frame() {
     let _logs = logs();
     let system = common::start().await;
     let api = system.endpoints().api.clone().unwrap();
-    let http = reqwest::Client::new();
+    let http = lambda_support::http::client_builder().build().unwrap();
     let get = async |path: &str| {
         let res = http.get(format!("{api}{path}")).send().await.unwrap();
         let status = res.status().as_u16();

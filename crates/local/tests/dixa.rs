@@ -29,7 +29,7 @@ impl Api {
                 .api
                 .clone()
                 .expect("API routes in the template"),
-            http: reqwest::Client::new(),
+            http: lambda_support::http::client_builder().build().unwrap(),
             secret: (d.lookup_header.clone(), d.lookup_secret.clone()),
             origin: d.allowed_origin.clone(),
         }

@@ -305,7 +305,16 @@ impl LocalSystem {
                 .iter()
                 .map(|(binary, f)| (binary.clone(), f.environment.clone()))
                 .collect(),
-            extra: crate::runner::api::dixa_env(&dixa),
+            extra: {
+                let mut extra = crate::runner::api::dixa_env(&dixa);
+                // The email history's key, as Secrets Manager holds it in production: made at
+                // start-up, like the Dixa secrets (the history lasts while the system runs).
+                extra.push((
+                    "EMAIL_HISTORY_KEY".to_owned(),
+                    sandboxes::text::random_hex(32),
+                ));
+                extra
+            },
             per_function: options.function_env.clone(),
             memory: MemoryStores::default(),
             clock: Clock::default(),
