@@ -33,7 +33,9 @@ Starts everything on 127.0.0.1 (ports N..N+4, default 8750; 0 = any free ports)
 and runs until Ctrl-C or SIGTERM. Function logs go to .local/functions.log (--logs: to
 the terminal). One system per clone: the clone is the folder you run it in (or
 LOCAL_WORKSPACE). --auth0-sce off (or LOCAL_AUTH0_LOGS_SCE=false): the Auth0 sandbox
-logs no `sce` for a Management API email change (default on).",
+logs no `sce` for a Management API email change (default on). --auth0-plan other (or
+LOCAL_AUTH0_PLAN=other): the Auth0 sandbox answers as a tenant without Enterprise's
+sign-out-everywhere endpoints (default enterprise).",
         next_line_help = true
     )]
     Up(UpArgs),
@@ -81,6 +83,18 @@ struct UpArgs {
         action = ArgAction::Set,
     )]
     auth0_sce: bool,
+    /// The Auth0 sandbox's plan: `other` answers the session and refresh-token endpoints as
+    /// a tenant without Enterprise does
+    #[arg(
+        long = "auth0-plan",
+        verbatim_doc_comment,
+        value_name = "enterprise|other",
+        env = "LOCAL_AUTH0_PLAN",
+        default_value = "enterprise",
+        value_parser = plan,
+        action = ArgAction::Set,
+    )]
+    auth0_enterprise: bool,
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +131,15 @@ fn on_off(value: &str) -> Result<bool, String> {
         "on" | "true" => Ok(true),
         "off" | "false" => Ok(false),
         _ => Err("--auth0-sce needs on or off (LOCAL_AUTH0_LOGS_SCE: true or false)".to_owned()),
+    }
+}
+
+/// `enterprise` or `other`, for `--auth0-plan` and `LOCAL_AUTH0_PLAN`.
+fn plan(value: &str) -> Result<bool, String> {
+    match value.trim() {
+        "enterprise" => Ok(true),
+        "other" => Ok(false),
+        _ => Err("--auth0-plan needs enterprise or other (LOCAL_AUTH0_PLAN too)".to_owned()),
     }
 }
 
@@ -201,6 +224,7 @@ fn up(args: UpArgs) -> Result<(), LocalError> {
         args.outbox.unwrap_or_else(|| root.join(".local/outbox")),
     );
     options.auth0_logs_sce = args.auth0_sce;
+    options.auth0_enterprise = args.auth0_enterprise;
     options.ports = Ports::from_base(args.port_base);
     // Settings that are not Unicode cannot be a function's setting: left out.
     options.env = std::env::vars_os()

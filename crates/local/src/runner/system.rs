@@ -81,6 +81,9 @@ pub struct Options {
     /// Whether the Auth0 sandbox logs `sce` for a Management API email change (default `true`;
     /// `LOCAL_AUTH0_LOGS_SCE=false` for `up`).
     pub auth0_logs_sce: bool,
+    /// Whether the Auth0 sandbox answers as an Enterprise tenant (sign out everywhere works;
+    /// default `true`; `--auth0-plan other` for `up`).
+    pub auth0_enterprise: bool,
     pub hybris_seed: String,
     /// The Dixa card template the preview renders (read on every request).
     pub card: PathBuf,
@@ -100,6 +103,7 @@ impl Options {
             print_hops: false,
             auth0_seed: auth0::DEFAULT_SEED.to_owned(),
             auth0_logs_sce: true,
+            auth0_enterprise: true,
             function_env: Vec::new(),
             hybris_seed: hybris::DEFAULT_SEED.to_owned(),
             // The clone's card: the template is `<clone>/infra/template.yaml`.
@@ -253,6 +257,7 @@ impl LocalSystem {
                 };
                 let sandbox = Auth0Sandbox::new(settings, &options.auth0_seed, outbox.clone())?;
                 sandbox.set_logs_sce(options.auth0_logs_sce);
+                sandbox.set_enterprise(options.auth0_enterprise);
                 start(listener, &sandbox)?;
                 Some(sandbox)
             }
