@@ -2,7 +2,7 @@
 //! runs. [`StateFile`] is written and read here only; its JSON keys are the ones `up` has
 //! always written, so a state file from an older `local` still reads.
 
-use crate::runner::{api::DixaSecrets, error::LocalError, system::Endpoints};
+use crate::runner::{api::DixaSecrets, error::LocalError};
 use serde::{Deserialize, Serialize};
 use std::{
     io,
@@ -10,6 +10,20 @@ use std::{
     path::{Path, PathBuf},
     time::Duration,
 };
+
+/// Where everything listens.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Endpoints {
+    /// The EventBridge-compatible endpoint (`AWS_ENDPOINT_URL`).
+    pub eventbridge: String,
+    /// `GET` hops of the running system.
+    pub hops: String,
+    /// The API Gateway stand-in (Dixa routes); `None` when the template has no routes.
+    pub api: Option<String>,
+    pub auth0: Option<String>,
+    pub bloomreach: Option<String>,
+    pub hybris: Option<String>,
+}
 
 /// Where the state file is in a clone.
 pub const STATE_FILE: &str = ".local/state.json";

@@ -1,5 +1,6 @@
 //! [`LocalSystem`]: everything started on loopback, wired by the template.
 
+pub use crate::runner::state::Endpoints;
 use crate::{
     aws::eventbridge::{self, EventRouter},
     aws::topology::{AUTH0_PARTNER_BUS, EMAIL_BUS, Topology},
@@ -25,7 +26,7 @@ use axum::{
     routing::{get, post},
 };
 use lambda_support::{MemoryStores, time::Clock};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::{
     collections::HashMap,
@@ -115,20 +116,6 @@ impl Options {
             template,
         }
     }
-}
-
-/// Where everything listens.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Endpoints {
-    /// The EventBridge-compatible endpoint (`AWS_ENDPOINT_URL`).
-    pub eventbridge: String,
-    /// `GET` hops of the running system.
-    pub hops: String,
-    /// The API Gateway stand-in (Dixa routes); `None` when the template has no routes.
-    pub api: Option<String>,
-    pub auth0: Option<String>,
-    pub bloomreach: Option<String>,
-    pub hybris: Option<String>,
 }
 
 /// The running system. Dropping it stops the servers.
