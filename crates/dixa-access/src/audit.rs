@@ -7,7 +7,7 @@
 //! | field | value |
 //! |---|---|
 //! | `audit` | `true` |
-//! | `action` | `lookup`, `change_email`, `send_password_reset`, `block`, `unblock`, `clear_brute_force_blocks` |
+//! | `action` | `lookup`, or an action's wire name ([`crate::Action::as_str`]): `change_email`, `send_password_reset`, `block`, `unblock`, `clear_brute_force_blocks`, `restore_email`, `resend_verification`, `sign_out_everywhere`, `reset_mfa` |
 //! | `auth0_user_id` | the Auth0 user id acted on (absent when unknown, e.g. a refused token) |
 //! | `conversation_id` | Dixa's conversation id (`csid`) |
 //! | `agent` | [`AgentRef`] of the assigned agent, never the address |

@@ -1,7 +1,7 @@
 //! Settings, read once at start-up by [`AccessConfig::from_env`]: the look-up secret, the action
 //! token key (each with its previous value during a rotation), the look-up header, the CORS
 //! origins (see [`crate::cors`]; `null` only through `DIXA_ALLOW_NULL_ORIGIN`, the action token
-//! stays the authority) and the token lifetime. Which settings, their defaults and what each
+//! stays the authority), the token lifetime and whether `sign_out_everywhere` is on. Which settings, their defaults and what each
 //! does:
 //! [docs/configuration.md, Dixa access](../../../docs/configuration.md#dixa-access-dixa-get-user-and-dixa-patch-user).
 //!
@@ -31,6 +31,9 @@ pub const LOOKUP_HEADER_VAR: &str = "DIXA_LOOKUP_HEADER";
 pub const ALLOWED_ORIGINS_VAR: &str = "DIXA_ALLOWED_ORIGINS";
 pub const TOKEN_TTL_VAR: &str = "DIXA_ACTION_TOKEN_TTL_S";
 pub const ALLOW_NULL_ORIGIN_VAR: &str = "DIXA_ALLOW_NULL_ORIGIN";
+/// `false` turns `sign_out_everywhere` off: the look-up never offers it and dixa-patch-user
+/// refuses it. Default `true`.
+pub const SIGN_OUT_EVERYWHERE_VAR: &str = "DIXA_SIGN_OUT_EVERYWHERE";
 
 const LOOKUP_SECRET: Field = Field {
     json_key: "lookup_secret",
@@ -55,6 +58,9 @@ pub struct AccessConfig {
     pub lookup: LookupGuard,
     pub tokens: ActionTokens,
     pub cors: Cors,
+    /// `DIXA_SIGN_OUT_EVERYWHERE`: whether `sign_out_everywhere` may be offered and done (it
+    /// needs an Enterprise plan; off, no card shows it and a request for it is refused).
+    pub sign_out_everywhere: bool,
 }
 
 /// The four secret values, with the name of the setting each came from (for errors).
@@ -128,6 +134,7 @@ impl AccessConfig {
         } else {
             cors
         };
+        let sign_out_everywhere = env.parse_or(SIGN_OUT_EVERYWHERE_VAR, true, "true or false")?;
         let ttl = env.parse_or(
             TOKEN_TTL_VAR,
             TokenTtl::DEFAULT,
@@ -155,6 +162,7 @@ impl AccessConfig {
             lookup: LookupGuard::from_secrets(header, lookup_secret, lookup_previous),
             tokens: ActionTokens::from_keys(token_key, token_previous, ttl),
             cors,
+            sign_out_everywhere,
         })
     }
 }
@@ -247,6 +255,26 @@ mod tests {
             config
                 .cors
                 .is_allowed(Some(&HeaderValue::from_static("https://shop.dixa.com")))
+        );
+    }
+
+    #[tokio::test]
+    async fn sign_out_everywhere_is_on_unless_turned_off() {
+        assert!(from_env(&with(&[])).await.unwrap().sign_out_everywhere);
+        let on = from_env(&with(&[(SIGN_OUT_EVERYWHERE_VAR, "true")]))
+            .await
+            .unwrap();
+        assert!(on.sign_out_everywhere);
+        let off = from_env(&with(&[(SIGN_OUT_EVERYWHERE_VAR, "false")]))
+            .await
+            .unwrap();
+        assert!(!off.sign_out_everywhere);
+        let err = from_env(&with(&[(SIGN_OUT_EVERYWHERE_VAR, "no")]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { name, .. } if name == SIGN_OUT_EVERYWHERE_VAR),
+            "{err}"
         );
     }
 

@@ -21,6 +21,9 @@
 //!   the CORS-on-every-response wrapper, response helpers and the invocation deadline shared
 //!   by both functions.
 //!
+//! - **Restores** ([`restore`]): which address a `restore_email` may set and when another
+//!   account has taken it.
+//!
 //! - **Event loop** ([`envelope::run`]): API Gateway event → request → handler → response JSON,
 //!   with a 400 JSON answer for an envelope `lambda_http` cannot convert.
 //!
@@ -59,6 +62,7 @@ pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod lookup;
+pub mod restore;
 pub mod secret;
 pub mod token;
 

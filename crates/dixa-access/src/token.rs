@@ -61,15 +61,29 @@ pub enum Action {
     Block,
     Unblock,
     ClearBruteForceBlocks,
+    /// Give a moved account back the address the look-up was for (account-takeover recovery);
+    /// only with a token that binds that address ([`ActionTokens::mint_with_restore`]).
+    RestoreEmail,
+    /// Have Auth0 send the verification email again.
+    ResendVerification,
+    /// End every session and revoke every refresh token (Enterprise plans only).
+    SignOutEverywhere,
+    /// Remove every MFA factor and forget remembered browsers.
+    ResetMfa,
 }
 
 impl Action {
-    pub const ALL: [Action; 5] = [
+    /// Every action, in the order the card lists them.
+    pub const ALL: [Action; 9] = [
         Action::ChangeEmail,
         Action::SendPasswordReset,
         Action::Block,
         Action::Unblock,
         Action::ClearBruteForceBlocks,
+        Action::RestoreEmail,
+        Action::ResendVerification,
+        Action::SignOutEverywhere,
+        Action::ResetMfa,
     ];
 
     /// The wire name (`change_email`, ...), also the audit `action` field.
@@ -80,6 +94,10 @@ impl Action {
             Self::Block => "block",
             Self::Unblock => "unblock",
             Self::ClearBruteForceBlocks => "clear_brute_force_blocks",
+            Self::RestoreEmail => "restore_email",
+            Self::ResendVerification => "resend_verification",
+            Self::SignOutEverywhere => "sign_out_everywhere",
+            Self::ResetMfa => "reset_mfa",
         }
     }
 }

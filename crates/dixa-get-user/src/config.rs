@@ -3,8 +3,10 @@
 //!
 //! The look-up's own settings (`DIXA_SHOW_LAST_IP`, `DIXA_LOOKUP_TIMEOUT_MS`) plus the shared
 //! [`dixa_access::config`] (the look-up mints the tokens `dixa-patch-user` verifies: both
-//! functions need the same key) and [`auth0_client::config`] (the M2M application needs
-//! `read:users`); each with its default and meaning:
+//! functions need the same key; `DIXA_SIGN_OUT_EVERYWHERE` decides whether the card offers
+//! `sign_out_everywhere`) and [`auth0_client::config`] (the M2M application needs `read:users`,
+//! `read:logs` or `read:logs_users`, and `read:authentication_methods`); each with its default
+//! and meaning:
 //! [docs/configuration.md, dixa-get-user](../../../docs/configuration.md#dixa-get-user).
 //!
 //! `DIXA_ALLOWED_ORIGINS` is required by the shared access settings although the look-up
@@ -54,10 +56,13 @@ impl Config {
             Auth0Config::from_env(env, async || secrets_client().await),
         )?;
         Ok(Self {
-            access,
             auth0,
-            card: CardOptions { show_last_ip },
+            card: CardOptions {
+                show_last_ip,
+                sign_out_everywhere: access.sign_out_everywhere,
+            },
             timeout,
+            access,
         })
     }
 }
@@ -127,6 +132,7 @@ mod tests {
     async fn defaults() {
         let c = load(&[]).await.unwrap();
         assert!(!c.card.show_last_ip);
+        assert!(c.card.sign_out_everywhere);
         assert_eq!(c.timeout, Duration::from_secs(8));
         assert_eq!(c.access.tokens.ttl_s(), 300);
         let debug = format!("{c:?}");
@@ -138,10 +144,12 @@ mod tests {
         let c = load(&[
             ("DIXA_SHOW_LAST_IP", "TRUE"),
             ("DIXA_LOOKUP_TIMEOUT_MS", "5000"),
+            ("DIXA_SIGN_OUT_EVERYWHERE", "false"),
         ])
         .await
         .unwrap();
         assert!(c.card.show_last_ip);
+        assert!(!c.card.sign_out_everywhere);
         assert_eq!(c.timeout, Duration::from_secs(5));
         for (var, value) in [
             ("DIXA_SHOW_LAST_IP", "yes"),

@@ -48,6 +48,14 @@ async fn lookups_as_lambda_runs_them() {
         1,
     )
     .await;
+    auth0::mount_account_details(
+        &auth0,
+        USER_ENCODED,
+        M2M_TOKEN,
+        json!([]),
+        json!([auth0::totp_factor()]),
+    )
+    .await;
     auth0::mount_users_by_email(
         &auth0,
         "email=nobody%40example.com",
@@ -77,14 +85,17 @@ async fn lookups_as_lambda_runs_them() {
     assert!(token.as_str().is_some_and(|t| t.contains('.')), "{token}");
     assert_eq!(
         body,
-        json!({"found": true, "count": 1, "token_expires_in": 300, "accounts": [{
+        json!({"found": true, "count": 1, "email": "jane+shop@example.com", "history": "off",
+            "token_expires_in": 300,
+            "accounts": [{
             "user_id": USER, "email": "jane+shop@example.com", "email_verified": true,
             "connection": "Username-Password-Authentication", "logins_count": 12,
             "last_login": "2026-11-20T10:00:00.000Z", "created_at": "2024-01-02T03:04:05.000Z",
             "blocked": false, "brute_force_blocked": true, "brute_force_block_count": 1,
+            "mfa_factors": 1, "events": {"status": "ok", "items": []},
             "action_token": null,
             "actions": ["change_email", "send_password_reset", "block",
-                        "clear_brute_force_blocks"]
+                        "clear_brute_force_blocks", "sign_out_everywhere", "reset_mfa"]
         }]})
     );
 
@@ -95,7 +106,11 @@ async fn lookups_as_lambda_runs_them() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(body, json!({"found": false, "count": 0, "accounts": []}));
+    assert_eq!(
+        body,
+        json!({"found": false, "count": 0, "email": "nobody@example.com", "accounts": [],
+               "history": "off"})
+    );
     let (ok, rotated_out) = (
         Some(LOOKUP_SECRET),
         Some("a-rotated-out-secret-0123456789abcdef"),

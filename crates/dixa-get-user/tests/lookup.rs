@@ -74,7 +74,7 @@ async fn mount_blocks(server: &MockServer, encoded_id: &str, blocks: Value) {
 }
 
 /// An Auth0 finding Jane's [`profile`] under her address once, with `blocks` as her user
-/// blocks.
+/// blocks, [`auth0::security_logs`] as her logs and no MFA factor.
 async fn jane_found(blocks: Value) -> MockServer {
     let server = auth0::start(M2M_TOKEN, 1).await;
     mount_users(
@@ -84,7 +84,28 @@ async fn jane_found(blocks: Value) -> MockServer {
     )
     .await;
     mount_blocks(&server, USER_ENCODED, blocks).await;
+    auth0::mount_account_details(
+        &server,
+        USER_ENCODED,
+        M2M_TOKEN,
+        auth0::security_logs(),
+        json!([]),
+    )
+    .await;
     server
+}
+
+/// Jane's events as the card shows [`auth0::security_logs`]: no IP, no description.
+fn jane_events() -> Value {
+    json!({"status": "ok", "items": [
+        {"date": "2026-11-20T09:58:11.043Z", "type": "sce", "what": "Email changed",
+         "country": "Germany"},
+        {"date": "2026-11-20T09:50:02.000Z", "type": "fp",
+         "what": "Failed login: wrong password", "country": "DE"},
+        {"date": "2026-11-20T09:49:00.000Z", "type": "limit_wc",
+         "what": "Blocked after too many attempts"},
+        {"date": "2026-11-19T18:00:00.000Z", "type": "s", "what": "Successful login"}
+    ]})
 }
 
 #[tokio::test]
@@ -116,6 +137,8 @@ async fn lookup_sends_the_exact_upstream_requests_and_answers_the_allow_list() {
         json!({
             "found": true,
             "count": 1,
+            "email": "jane+shop@example.com",
+            "history": "off",
             "token_expires_in": 300,
             "accounts": [{
                 "user_id": USER,
@@ -128,10 +151,13 @@ async fn lookup_sends_the_exact_upstream_requests_and_answers_the_allow_list() {
                 "blocked": false,
                 "brute_force_blocked": true,
                 "brute_force_block_count": 1,
+                "mfa_factors": 0,
+                "events": jane_events(),
                 "action_token": null,
-                // Not blocked: no `unblock`.
+                // Not blocked: no `unblock`; verified: no `resend_verification`; no factor:
+                // no `reset_mfa`.
                 "actions": ["change_email", "send_password_reset", "block",
-                            "clear_brute_force_blocks"]
+                            "clear_brute_force_blocks", "sign_out_everywhere"]
             }]
         })
     );
@@ -139,8 +165,20 @@ async fn lookup_sends_the_exact_upstream_requests_and_answers_the_allow_list() {
     // conversation/agent.
     let token = token.as_str().unwrap();
     let now = dixa_access::now_unix();
-    assert!(tokens().verify(token, USER, Action::Unblock, now).is_err());
-    for action in Action::ALL.into_iter().filter(|a| *a != Action::Unblock) {
+    let listed = [
+        Action::ChangeEmail,
+        Action::SendPasswordReset,
+        Action::Block,
+        Action::ClearBruteForceBlocks,
+        Action::SignOutEverywhere,
+    ];
+    for action in Action::ALL.into_iter().filter(|a| !listed.contains(a)) {
+        assert!(
+            tokens().verify(token, USER, action, now).is_err(),
+            "{action}"
+        );
+    }
+    for action in listed {
         let claims = tokens().verify(token, USER, action, now).unwrap();
         assert_eq!(claims.csid, "8812345");
         assert_eq!(claims.agent, agent_ref(AGENT));
@@ -168,6 +206,11 @@ async fn last_ip_is_shown_only_when_configured() {
             .await,
     );
     assert_eq!(body["accounts"][0]["last_ip"], "203.0.113.7");
+    // And each event's IP.
+    assert_eq!(
+        body["accounts"][0]["events"]["items"][0]["ip"],
+        auth0::LOG_IP
+    );
     assert_eq!(body["accounts"][0]["brute_force_blocked"], false);
     assert_eq!(body["accounts"][0]["brute_force_block_count"], 0);
 }
@@ -182,12 +225,18 @@ async fn several_accounts_each_get_their_blocks_and_their_own_token() {
     let db = auth0::user(USER, "jane@example.com");
     mount_users(&server, "email=jane%40example.com", json!([db, google])).await;
     mount_blocks(&server, USER_ENCODED, json!({"blocked_for": []})).await;
-    mount_blocks(
+    // No database identity: never asked for brute-force blocks.
+    auth0::mount_user_blocks(
         &server,
         "google-oauth2%7C1234567890",
-        json!({"blocked_for": [{"ip": "198.51.100.1"}, {"ip": "198.51.100.2"}]}),
+        M2M_TOKEN,
+        json!({"blocked_for": []}),
+        0,
     )
     .await;
+    for id in [USER_ENCODED, "google-oauth2%7C1234567890"] {
+        auth0::mount_account_details(&server, id, M2M_TOKEN, json!([]), json!([])).await;
+    }
     let lookup = lookup(&server, &[]).await;
     let mut body = body_json(
         &lookup
@@ -204,10 +253,11 @@ async fn several_accounts_each_get_their_blocks_and_their_own_token() {
             "user_id": "google-oauth2|1234567890", "email": "jane@example.com",
             "email_verified": true, "connection": "google-oauth2", "logins_count": 3,
             "last_login": null, "created_at": "2025-05-05T05:05:05.000Z", "blocked": true,
-            "brute_force_blocked": true, "brute_force_block_count": 2,
+            "brute_force_blocked": false, "brute_force_block_count": 0,
+            "mfa_factors": 0, "events": {"status": "ok", "items": []},
             "action_token": null,
             // Social: no email change or reset; blocked: unblock, not block.
-            "actions": ["unblock", "clear_brute_force_blocks"]
+            "actions": ["unblock", "sign_out_everywhere"]
         })
     );
     let now = dixa_access::now_unix();
@@ -250,7 +300,11 @@ async fn no_account_is_found_false() {
     // Exactly this object, nothing more. Compared as JSON, not bytes: key order depends on
     // whether some crate in the build switches on serde_json's `preserve_order`.
     let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
-    assert_eq!(body, json!({"found": false, "count": 0, "accounts": []}));
+    assert_eq!(
+        body,
+        json!({"found": false, "count": 0, "email": "nobody@example.com", "accounts": [],
+               "history": "off"})
+    );
 }
 
 #[tokio::test]

@@ -1,10 +1,11 @@
 //! Settings, read once at start-up by [`Config::from_env`]. A bad value stops the cold start
 //! and the error names the setting, never its value.
 //!
-//! The actions' own settings (`AUTH0_RESET_*` for `send_password_reset`; `EMAIL_BUS_NAME` and
-//! `PUBLISH_*` for the SendEmail events a `change_email` puts, see [`crate::notify`]) plus the
-//! shared [`dixa_access::config`] (the token key must be the one `dixa-get-user` mints with) and
-//! [`auth0_client::config`]; each with its default and meaning:
+//! The actions' own settings (`AUTH0_RESET_*` for `send_password_reset` and the templates of
+//! `resend_verification`; `EMAIL_BUS_NAME` and `PUBLISH_*` for the SendEmail events a
+//! `change_email` or `restore_email` puts, see [`crate::notify`]) plus the shared
+//! [`dixa_access::config`] (the token key must be the one `dixa-get-user` mints with;
+//! `DIXA_SIGN_OUT_EVERYWHERE`) and [`auth0_client::config`]; each with its default and meaning:
 //! [docs/configuration.md, dixa-patch-user](../../../docs/configuration.md#dixa-patch-user).
 //!
 //! `DIXA_LOOKUP_SECRET` is required by the shared access settings although this function
@@ -31,7 +32,8 @@ pub struct NotifySettings {
 /// How `send_password_reset` calls `POST /dbconnections/change_password`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResetSettings {
-    /// `AUTH0_RESET_CLIENT_ID`.
+    /// `AUTH0_RESET_CLIENT_ID` (also the application whose templates `resend_verification`'s
+    /// email uses).
     pub client_id: String,
     /// `AUTH0_RESET_CONNECTION`.
     pub connection: Option<String>,

@@ -1,7 +1,7 @@
 //! `/users/{user_id}/{action}`: which account and which action a request names.
 //!
 //! The last three decoded path segments ([`dixa_access::path_segments`]) must be `users`,
-//! the Auth0 user id and one of the five action names; anything before them (the stage
+//! the Auth0 user id and one of the nine action names ([`Action::ALL`]); anything before them (the stage
 //! `lambda_http` adds to REST paths, a custom-domain base path) is ignored. The user id
 //! arrives percent-encoded (`auth0%7C64f0...`) and is decoded here (`auth0|64f0...`).
 

@@ -989,6 +989,37 @@ async fn action_samples_parse_and_get_the_expected_status_class() {
     )
     .await;
     auth0::mount_delete_user_blocks(&server, USER_ENCODED, M2M_TOKEN).await;
+    // restore_email: nobody has the address it gives back.
+    auth0::mount_users_by_email(
+        &server,
+        "email=jane.old%40example.com",
+        M2M_TOKEN,
+        json!([]),
+        1,
+    )
+    .await;
+    // resend_verification: its sample is for an account whose address is not verified.
+    let unverified_id = "auth0|64f0c0ffee0123456789abce";
+    let mut unverified = auth0::user(unverified_id, "jane.unverified@example.com");
+    unverified["email_verified"] = json!(false);
+    let unverified_encoded = "auth0%7C64f0c0ffee0123456789abce";
+    auth0::mount_get_user(&server, unverified_encoded, M2M_TOKEN, unverified, 1).await;
+    auth0::mount_verification_email(
+        &server,
+        M2M_TOKEN,
+        json!({"user_id": unverified_id, "client_id": RESET_CLIENT_ID}),
+        1,
+    )
+    .await;
+    for (what, status) in [
+        ("sessions", 202),
+        ("refresh-tokens", 204),
+        ("authentication-methods", 204),
+    ] {
+        let answer = ResponseTemplate::new(status);
+        auth0::mount_user_delete(&server, USER_ENCODED, what, M2M_TOKEN, answer, 1).await;
+    }
+    auth0::mount_invalidate_remember_browser(&server, USER_ENCODED, M2M_TOKEN, 1).await;
     let actions = actions(&server, &[]).await;
 
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/dixa");
@@ -998,6 +1029,10 @@ async fn action_samples_parse_and_get_the_expected_status_class() {
         ("action_block.json", 200),
         ("action_unblock.json", 200),
         ("action_clear_brute_force_blocks.json", 200),
+        ("action_restore_email.json", 200),
+        ("action_resend_verification.json", 200),
+        ("action_sign_out_everywhere.json", 200),
+        ("action_reset_mfa.json", 200),
         ("action_expired_token.json", 403),
         ("action_bad_email.json", 400),
         ("action_unknown_user.json", 404),
@@ -1017,7 +1052,27 @@ async fn action_samples_parse_and_get_the_expected_status_class() {
         let text = std::fs::read_to_string(format!("{dir}/{name}")).unwrap();
         let sample: Value = serde_json::from_str(&text).unwrap();
         let user_id = sample["pathParameters"]["user_id"].as_str().unwrap();
-        let text = text.replace("REPLACE_WITH_ACTION_TOKEN", &token_for(user_id));
+        // A restore's token binds the address it gives back, as the look-up mints it for a
+        // moved account.
+        let token = match sample["body"].as_str() {
+            Some(body) if name == "action_restore_email.json" => {
+                let address: Value = serde_json::from_str(body).unwrap();
+                ActionTokens::new(TOKEN_KEY.as_bytes(), None, 300)
+                    .unwrap()
+                    .mint_with_restore(
+                        &Grant {
+                            user_id: user_id.into(),
+                            actions: Action::ALL.to_vec(),
+                            conversation_id: CSID.into(),
+                            agent: agent_ref(AGENT),
+                        },
+                        address["email"].as_str().unwrap(),
+                        now_unix(),
+                    )
+            }
+            _ => token_for(user_id),
+        };
+        let text = text.replace("REPLACE_WITH_ACTION_TOKEN", &token);
         let req = lambda_http::request::from_str(&text)
             .unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"));
         let response = actions.handle(req).await;

@@ -33,7 +33,12 @@ fn get_user_binary() -> PathBuf {
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| panic!("{} is not built: {how}", binary.display()));
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    for dir in ["dixa-get-user/src", "dixa-access/src", "auth0-client/src"] {
+    for dir in [
+        "dixa-get-user/src",
+        "dixa-access/src",
+        "auth0-client/src",
+        "email-history/src",
+    ] {
         let newest = newest_mtime(&root.join(dir));
         assert!(
             built >= newest,
@@ -274,6 +279,185 @@ async fn look_up_then_act_with_the_minted_token() {
         action_audits[0]["agent"], lookup_audits[0]["agent"],
         "{action_audits:?}"
     );
+}
+
+/// The email history's table on moto, as `EmailHistoryTable` has it (keys only).
+async fn create_history_table(sdk: &aws_types::SdkConfig) -> (aws_sdk_dynamodb::Client, String) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    use email_history::store::{ADDRESS_KEY, CHANGE_ID};
+    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    let table = test_support::unique("email-history");
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |name: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .unwrap()
+    };
+    dynamo
+        .create_table()
+        .table_name(&table)
+        .attribute_definitions(attribute(ADDRESS_KEY))
+        .attribute_definitions(attribute(CHANGE_ID))
+        .key_schema(key(ADDRESS_KEY, KeyType::Hash))
+        .key_schema(key(CHANGE_ID, KeyType::Range))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    (dynamo, table)
+}
+
+/// Account-takeover recovery through both binaries and the history's DynamoDB table (moto): an
+/// agent changes Jane's address; the card for her old address then shows the account as moved
+/// (by the agent, in this conversation) with `restore_email`, whose token gives the old
+/// address back, and both changes are in the table.
+#[tokio::test]
+async fn a_change_then_the_old_address_then_a_restore_through_dynamodb() {
+    let auth0 = MockServer::start().await;
+    auth0::mount_token(&auth0, M2M_TOKEN, ..).await;
+    let jane = auth0::user(USER, EMAIL);
+    let mut moved = auth0::user(USER, "jane.new@example.com");
+    moved["email_verified"] = json!(false);
+    let query = "email=jane%2Bshop%40example.com";
+    let by_email = auth0::management_call("GET", "/api/v2/users-by-email", M2M_TOKEN)
+        .and(auth0::RawQuery(query));
+    auth0::mount_once(
+        &auth0,
+        by_email,
+        wiremock::ResponseTemplate::new(200).set_body_json(json!([jane.clone()])),
+    )
+    .await;
+    auth0::mount_users_by_email(&auth0, query, M2M_TOKEN, json!([]), 2).await;
+    let user_path = format!("/api/v2/users/{USER_ENCODED}");
+    auth0::mount_once(
+        &auth0,
+        auth0::management_call("GET", &user_path, M2M_TOKEN),
+        wiremock::ResponseTemplate::new(200).set_body_json(jane.clone()),
+    )
+    .await;
+    auth0::mount_get_user(&auth0, USER_ENCODED, M2M_TOKEN, moved.clone(), 2).await;
+    let none = json!({"blocked_for": []});
+    auth0::mount_user_blocks(&auth0, USER_ENCODED, M2M_TOKEN, none, 2).await;
+    let logs_answer = wiremock::ResponseTemplate::new(200).set_body_json(auth0::security_logs());
+    auth0::mount_user_logs(&auth0, USER_ENCODED, M2M_TOKEN, logs_answer, 2).await;
+    auth0::mount_authentication_methods(&auth0, USER_ENCODED, M2M_TOKEN, json!([]), 2).await;
+    let change = dixa::email_change("jane.new@example.com");
+    auth0::mount_patch_user(&auth0, USER_ENCODED, M2M_TOKEN, change, moved, 1).await;
+    let restore = dixa::email_change(EMAIL);
+    auth0::mount_patch_user(&auth0, USER_ENCODED, M2M_TOKEN, restore, jane, 1).await;
+
+    let moto = test_support::moto::server().await;
+    let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
+    let pattern = json!({"source": [send_email::SOURCE], "detail-type": [send_email::DETAIL_TYPE]});
+    let bus = BusWithQueue::create(&sdk, &test_support::unique("email"), &pattern).await;
+    let (dynamo, table) = create_history_table(&sdk).await;
+    let mut env = with_bus(env(&auth0), moto.endpoint(), &bus.bus_name);
+    env.extend(dixa::history_env(&table));
+    let mut get_user =
+        LambdaProcess::spawn(get_user_binary().to_str().unwrap(), "dixa-get-user", &env).await;
+    let mut patch_user = LambdaProcess::spawn(BIN, "dixa-patch-user", &env).await;
+    let lookup = || lookup_event("jane+shop@example.com", Some(LOOKUP_SECRET));
+
+    // 1. The card for Jane's address, and the agent changes it.
+    let (status, _, response) = call(&mut get_user, lookup()).await;
+    assert_eq!(status, 200);
+    let card = body(&response);
+    assert_eq!(card["history"], "ok");
+    let token = card["accounts"][0]["action_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let change = click(
+        USER_ENCODED,
+        "change_email",
+        &token,
+        Some(r#"{"email":"jane.new@example.com"}"#),
+    );
+    let (status, _, response) = call(&mut patch_user, change).await;
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(
+        body(&response),
+        json!({"ok": true, "action": "change_email", "user_id": USER, "notification": "queued"})
+    );
+
+    // 2. The card for the old address: the account moved, by this agent, in this conversation.
+    let (status, _, response) = call(&mut get_user, lookup()).await;
+    assert_eq!(status, 200);
+    let mut card = body(&response);
+    let restore_token = card["accounts"][0]["action_token"]
+        .take()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        (&card["found"], &card["count"], &card["history"]),
+        (&json!(true), &json!(1), &json!("ok"))
+    );
+    let account = &card["accounts"][0];
+    assert_eq!(account["email"], "jane.new@example.com");
+    assert_eq!(account["moved"]["by"], "agent");
+    assert_eq!(account["moved"]["conversation_id"], dixa::CSID);
+    assert_eq!(account["events"]["items"][0]["what"], "Email changed");
+    assert!(
+        account["actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("restore_email")),
+        "{account}"
+    );
+
+    // 3. The old address given back, with the moved account's token.
+    let restore = click(
+        USER_ENCODED,
+        "restore_email",
+        &restore_token,
+        Some(r#"{"email":"jane+shop@example.com"}"#),
+    );
+    let (status, _, response) = call(&mut patch_user, restore).await;
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(
+        body(&response),
+        json!({"ok": true, "action": "restore_email", "user_id": USER, "notification": "queued"})
+    );
+
+    // Both changes are in the table, four emails reached the bus.
+    let items = dynamo.scan().table_name(&table).send().await.unwrap();
+    assert_eq!(items.items().len(), 2);
+    for item in items.items() {
+        assert_eq!(item["changed_by"].as_s().unwrap(), "agent");
+        assert_eq!(item["conversation_id"].as_s().unwrap(), dixa::CSID);
+        let text = format!("{item:?}");
+        assert!(
+            !text.contains("jane+shop") && !text.contains("jane.new@"),
+            "{text}"
+        );
+    }
+    let got = bus.receive(4, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 4, "{got:?}");
+    auth0.verify().await;
+    let secrets = [
+        LOOKUP_SECRET,
+        TOKEN_KEY,
+        CLIENT_SECRET,
+        M2M_TOKEN,
+        &token,
+        &restore_token,
+    ];
+    for output in [get_user.output(), patch_user.output()] {
+        logs::assert_no_email_addresses(&output);
+        logs::assert_no_secrets(&output, &secrets);
+        assert!(!output.contains(auth0::LOG_IP), "{output}");
+    }
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! An Auth0 tenant on a wiremock server, as the function tests use it: the settings that point a
-//! function at it, its token endpoint, the Management API calls the functions make, and the
-//! users it answers with.
+//! function at it, its token endpoint, the Management API calls the functions make (the
+//! account-recovery ones too: a user's logs, MFA factors, sign-out, the verification email),
+//! and the users, logs and factors it answers with.
 
 use serde_json::{Value, json};
 use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate, Times, matchers};
@@ -227,6 +228,153 @@ pub fn change_password_sent() -> ResponseTemplate {
         "We've just sent you an email to reset your password.",
         "text/plain; charset=utf-8",
     )
+}
+
+/// The raw query the Dixa look-up asks a user's logs with: the newest ten, newest first.
+pub const LOGS_QUERY: &str = "page=0&per_page=10&sort=date:-1";
+/// The IP of [`security_logs`]' entries (personal data: on the card only with
+/// `DIXA_SHOW_LAST_IP`, never in a log line).
+pub const LOG_IP: &str = "198.51.100.23";
+
+/// A user's newest logs as `GET /api/v2/users/{id}/logs` returns them (newest first): the
+/// address changed from Germany, a wrong password, a brute-force block (whose description names
+/// the address typed), a success; with fields the card must not pass on (`description`,
+/// `user_agent`, `details`, the city).
+pub fn security_logs() -> Value {
+    json!([
+        {"date": "2026-11-20T09:58:11.043Z", "type": "sce", "description": "Email changed",
+         "ip": LOG_IP, "user_agent": "Mozilla/5.0 Firefox/133.0", "user_id": USER,
+         "user_name": EMAIL, "details": {"body": {"email": EMAIL}},
+         "log_id": "90020261120095811043000000000000006",
+         "location_info": {"country_code": "DE", "country_name": "Germany",
+                           "city_name": "Hamburg", "time_zone": "Europe/Berlin"}},
+        {"date": "2026-11-20T09:50:02.000Z", "type": "fp", "ip": LOG_IP,
+         "description": "Wrong email or password.", "user_name": EMAIL,
+         "location_info": {"country_code": "DE"}},
+        {"date": "2026-11-20T09:49:00.000Z", "type": "limit_wc", "ip": LOG_IP,
+         "description": format!("Too many failed login attempts for {EMAIL}")},
+        {"date": "2026-11-19T18:00:00.000Z", "type": "s", "ip": "203.0.113.7"}
+    ])
+}
+
+/// `GET /api/v2/users/{encoded_id}/logs?page=0&per_page=10&sort=date:-1` ([`LOGS_QUERY`]) with
+/// `token`, answering `response`, expected `expect` times.
+pub async fn mount_user_logs(
+    server: &MockServer,
+    encoded_id: &str,
+    token: &str,
+    response: ResponseTemplate,
+    expect: impl Into<Times>,
+) {
+    management_call("GET", format!("/api/v2/users/{encoded_id}/logs"), token)
+        .and(RawQuery(LOGS_QUERY))
+        .respond_with(response)
+        .expect(expect)
+        .mount(server)
+        .await;
+}
+
+/// An enrolled authenticator-app factor as `GET /api/v2/users/{id}/authentication-methods`
+/// lists it.
+pub fn totp_factor() -> Value {
+    json!({"id": "totp|dev_0000000000000001", "type": "totp", "confirmed": true,
+           "name": "Jane's phone", "created_at": "2025-06-01T10:00:00.000Z",
+           "last_auth_at": "2026-11-19T18:00:00.000Z"})
+}
+
+/// `GET /api/v2/users/{encoded_id}/authentication-methods` with `token`, answering the array
+/// `methods`, expected `expect` times.
+pub async fn mount_authentication_methods(
+    server: &MockServer,
+    encoded_id: &str,
+    token: &str,
+    methods: Value,
+    expect: impl Into<Times>,
+) {
+    let call = management_call(
+        "GET",
+        format!("/api/v2/users/{encoded_id}/authentication-methods"),
+        token,
+    );
+    answer(server, call, 200, methods, expect).await;
+}
+
+/// What the Dixa look-up asks for every account besides its blocks, answered: the user's logs
+/// (`logs`, an array) and its MFA factors (`methods`, an array), each expected once.
+pub async fn mount_account_details(
+    server: &MockServer,
+    encoded_id: &str,
+    token: &str,
+    logs: Value,
+    methods: Value,
+) {
+    let logs = ResponseTemplate::new(200).set_body_json(logs);
+    mount_user_logs(server, encoded_id, token, logs, 1).await;
+    mount_authentication_methods(server, encoded_id, token, methods, 1).await;
+}
+
+/// Auth0's answer where the tenant's plan has no such endpoint (sign-out everywhere outside
+/// Enterprise): a 403 without `insufficient_scope`, as `auth0_client::SignOut` reads it
+/// (UNVERIFIED shape).
+pub fn not_available_on_plan() -> ResponseTemplate {
+    ResponseTemplate::new(403).set_body_json(json!({
+        "statusCode": 403, "error": "Forbidden",
+        "message": "This feature is only available on Enterprise plans.",
+        "errorCode": "operation_not_supported"
+    }))
+}
+
+/// `DELETE /api/v2/users/{encoded_id}/{what}` (`sessions`, `refresh-tokens`,
+/// `authentication-methods`) with `token`, answering `response`, expected `expect` times.
+pub async fn mount_user_delete(
+    server: &MockServer,
+    encoded_id: &str,
+    what: &str,
+    token: &str,
+    response: ResponseTemplate,
+    expect: impl Into<Times>,
+) {
+    management_call(
+        "DELETE",
+        format!("/api/v2/users/{encoded_id}/{what}"),
+        token,
+    )
+    .respond_with(response)
+    .expect(expect)
+    .mount(server)
+    .await;
+}
+
+/// `POST /api/v2/users/{encoded_id}/multifactor/actions/invalidate-remember-browser` with
+/// `token`, answered 204, expected `expect` times.
+pub async fn mount_invalidate_remember_browser(
+    server: &MockServer,
+    encoded_id: &str,
+    token: &str,
+    expect: impl Into<Times>,
+) {
+    let path =
+        format!("/api/v2/users/{encoded_id}/multifactor/actions/invalidate-remember-browser");
+    management_call("POST", path, token)
+        .respond_with(ResponseTemplate::new(204))
+        .expect(expect)
+        .mount(server)
+        .await;
+}
+
+/// `POST /api/v2/jobs/verification-email` with `token` and exactly `body`, answering Auth0's
+/// queued job (201), expected `expect` times.
+pub async fn mount_verification_email(
+    server: &MockServer,
+    token: &str,
+    body: Value,
+    expect: impl Into<Times>,
+) {
+    let call = management_call("POST", "/api/v2/jobs/verification-email", token)
+        .and(matchers::body_json(body));
+    let job = json!({"type": "verification_email", "status": "pending",
+                     "created_at": "2026-11-20T10:00:00.000Z", "id": "job_0000000000000001"});
+    answer(server, call, 201, job, expect).await;
 }
 
 /// Matches the raw (still percent-encoded) query string exactly, e.g. to prove `+` went as `%2B`.

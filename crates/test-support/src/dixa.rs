@@ -16,6 +16,19 @@ pub const CSID: &str = "8812345";
 /// The storefront client dixa-patch-user asks Auth0's reset emails for.
 pub const RESET_CLIENT_ID: &str = "storefront-client-id";
 
+/// The email history's key both Dixa functions hash addresses with (`EMAIL_HISTORY_KEY`).
+pub const HISTORY_KEY: &str = "email-history-key-0123456789abcdef-dixa";
+
+/// The settings that give a Dixa function the email history in table `table` (in the local
+/// run's memory with `lambda_support::Platform::local`, else DynamoDB), keyed with
+/// [`HISTORY_KEY`]; add them to [`env`]'s `extra`.
+pub fn history_env(table: &str) -> [(&'static str, String); 2] {
+    [
+        ("EMAIL_HISTORY_TABLE", table.to_owned()),
+        ("EMAIL_HISTORY_KEY", HISTORY_KEY.to_owned()),
+    ]
+}
+
 /// The settings both Dixa functions start with, Auth0 at `auth0_url` ([`crate::auth0::env`]):
 /// the look-up secret, the action-token key, the allowed origin and dixa-patch-user's reset
 /// client; then `extra`. dixa-patch-user needs `EMAIL_BUS_NAME` besides.
