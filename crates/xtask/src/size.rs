@@ -26,11 +26,14 @@ pub const FUNCTIONS: [&str; 5] = [
 /// reason in the commit. Before issue 13 the binaries were 12.7 to 13.4 MB; with thin LTO 5.6
 /// to 6.2 MB.
 const BUDGETS: [(&str, u64); 5] = [
-    ("email-transform", 4_770_000),       // 4.33 MB measured
+    // email-transform and the Dixa functions grew by the DynamoDB client of the email history
+    // (issue 19, 2026-12-04): email-transform 4.33 → 4.79 MB, dixa-get-user 4.33 → 4.83 MB,
+    // dixa-patch-user 4.55 → 5.01 MB measured; budgets reset to those plus about 10 %.
+    ("email-transform", 5_270_000),
     ("send-email", 5_020_000),            // 4.56 MB measured
     ("hybris-reset-password", 4_580_000), // 4.16 MB measured
-    ("dixa-get-user", 4_760_000),         // 4.33 MB measured
-    ("dixa-patch-user", 5_000_000),       // 4.55 MB measured
+    ("dixa-get-user", 5_310_000),
+    ("dixa-patch-user", 5_510_000),
 ];
 
 pub fn budget(function: &str) -> Option<u64> {
