@@ -1,12 +1,20 @@
-//! The Lambda handler: parse → transform → publish, with PII-free logs and named errors.
+//! The Lambda handler: parse → transform → publish → record in the email history, with
+//! PII-free logs and named errors.
+//!
+//! The history write comes after the emails: a failed write never costs the customer an email.
+//! It fails the invocation (`HistoryWriteFailed`), so Lambda retries the event; the retry puts
+//! the emails on the bus again and send-email drops them as duplicates by their `dedupe_key`
+//! (`<log_id>:<kind>`, the same on every delivery), then writes the history.
 
 use crate::{
     config::Config,
+    history::{self, NotRecorded},
     outcome::Outcome,
     transform::{self, SkipReason},
 };
 use auth0_events::{Auth0Event, MalformedEvent};
 use email_bus::{PublishError, Publisher};
+use email_history::{EmailHistory, HistoryError, Recorded};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use lambda_support::retry::Deadline;
 use serde_json::Value;
@@ -31,6 +39,26 @@ pub enum HandlerError {
         #[source]
         source: auth0_client::Error,
     },
+    /// The `sce`'s emails are on the bus, but its record could not be written to the email
+    /// history: retried, and the retry's emails are dropped by send-email's dedupe.
+    #[error(
+        "log {log_id}: the emails were published, but recording the address change in the email history failed: {source}"
+    )]
+    HistoryWrite {
+        log_id: String,
+        #[source]
+        source: HistoryWriteError,
+    },
+}
+
+/// Why a history write failed. Names the operation and the store's error code, never an
+/// address or a key.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryWriteError {
+    #[error(transparent)]
+    Store(#[from] HistoryError),
+    #[error("no answer before the invocation's deadline")]
+    Deadline,
 }
 
 impl From<HandlerError> for Diagnostic {
@@ -39,6 +67,7 @@ impl From<HandlerError> for Diagnostic {
             HandlerError::Malformed(_) => "MalformedEvent",
             HandlerError::Publish(_) => "PublishFailed",
             HandlerError::Auth0Lookup { .. } => "Auth0LookupFailed",
+            HandlerError::HistoryWrite { .. } => "HistoryWriteFailed",
         };
         Diagnostic {
             error_type: error_type.to_owned(),
@@ -52,6 +81,8 @@ pub struct Handler {
     publisher: Publisher,
     /// Set when Auth0 is configured: resolves logs that carry only a `user_id`.
     auth0: Option<auth0_client::Auth0Client>,
+    /// Set when `EMAIL_HISTORY_TABLE` is: every `sce` is recorded there.
+    history: Option<EmailHistory>,
 }
 
 impl Handler {
@@ -65,7 +96,14 @@ impl Handler {
             config,
             publisher,
             auth0,
+            history: None,
         }
+    }
+
+    /// Records every `sce` in `history` (none when `None`).
+    pub fn with_history(mut self, history: Option<EmailHistory>) -> Self {
+        self.history = history;
+        self
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Outcome, HandlerError> {
@@ -158,11 +196,87 @@ impl Handler {
             let kinds: Vec<&str> = out.emails.iter().map(|e| e.kind.as_str()).collect();
             tracing::info!(log_id, log_type, emails = ?kinds, attempts, "SendEmail events published");
         }
+        // Only once the emails are on the bus: see the module doc.
+        if let Some(history) = &self.history {
+            self.record(history, &event, deadline).await?;
+        }
         Ok(Outcome {
             log_id: event.log_id.clone(),
             log_type: event.log.log_type.clone(),
             published: out.emails.iter().map(|e| e.kind).collect(),
             skipped: out.skipped.iter().map(|s| s.reason).collect(),
+        })
+    }
+
+    /// Writes the `sce`'s record to the email history (nothing for another log type, or an
+    /// `sce` the history cannot take: logged by reason). The write is cut at the deadline.
+    async fn record(
+        &self,
+        history: &EmailHistory,
+        event: &Auth0Event,
+        deadline: &Deadline,
+    ) -> Result<(), HandlerError> {
+        let log_id = event.log_id.as_str();
+        let log_type = event.log.log_type.code();
+        let by_support =
+            transform::is_support_change(event, self.config.support_client_id.as_deref());
+        let change = match history::sce_change(
+            event,
+            self.config.sce_old_field,
+            by_support,
+            history.key(),
+        ) {
+            None => return Ok(()),
+            Some(Ok(change)) => change,
+            Some(Err(reason)) => {
+                let detail = match reason {
+                    NotRecorded::Invalid(what) => Some(what),
+                    _ => None,
+                };
+                tracing::warn!(
+                    log_id,
+                    log_type,
+                    reason = reason.as_str(),
+                    detail,
+                    "address change not recorded in the email history"
+                );
+                return Ok(());
+            }
+        };
+        let changed_by = history::changed_by(&change.by);
+        let written = tokio::time::timeout(deadline.remaining(), history.record(&change)).await;
+        let failure = match written {
+            Ok(Ok(Recorded::Written)) => {
+                tracing::info!(
+                    log_id,
+                    log_type,
+                    changed_by,
+                    "address change recorded in the email history"
+                );
+                return Ok(());
+            }
+            Ok(Ok(Recorded::AlreadyExpired)) => {
+                tracing::info!(
+                    log_id,
+                    log_type,
+                    changed_by,
+                    reason = "already_expired",
+                    "address change older than the email history's retention: not recorded"
+                );
+                return Ok(());
+            }
+            Ok(Err(e)) => HistoryWriteError::Store(e),
+            Err(_elapsed) => HistoryWriteError::Deadline,
+        };
+        tracing::error!(
+            log_id,
+            log_type,
+            error = %failure,
+            "recording the address change in the email history failed; failing the invocation for a retry"
+        );
+        Err(HandlerError::HistoryWrite {
+            log_id: log_id.to_owned(),
+            source: failure,
         })
     }
 }

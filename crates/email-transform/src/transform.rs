@@ -31,6 +31,16 @@ pub enum SceOldField {
     NewEmail,
 }
 
+impl SceOldField {
+    /// The `details.body` fields of the old and the new address, in that order.
+    pub fn keys(self) -> (&'static str, &'static str) {
+        match self {
+            SceOldField::Email => ("email", "newEmail"),
+            SceOldField::NewEmail => ("newEmail", "email"),
+        }
+    }
+}
+
 /// Why an email was not produced. Carries no personal data: safe to log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SkipReason {
@@ -90,13 +100,19 @@ pub fn lookup_user_id<'a>(event: &'a Auth0Event, out: &Transformed) -> Option<&'
     resolvable.then(|| event.log.user_id()).flatten()
 }
 
+/// Whether `event` is an `sce` whose `client_id` is `support_client` (the Dixa functions' Auth0
+/// client): an email change an agent made. Always `false` when `support_client` is unset.
+pub fn is_support_change(event: &Auth0Event, support_client: Option<&str>) -> bool {
+    let log = &event.log;
+    log.log_type == LogType::Sce
+        && support_client.is_some_and(|client| log.client_id.as_deref() == Some(client))
+}
+
 /// An `sce` whose `client_id` is `support_client` (the Dixa functions' Auth0 client, when
 /// configured): both emails skipped as [`SkipReason::ChangedBySupport`]. `None` otherwise, and
 /// always when `support_client` is unset, so nothing is skipped without the setting.
 pub fn support_change(event: &Auth0Event, support_client: Option<&str>) -> Option<Transformed> {
-    let support_client = support_client?;
-    let log = &event.log;
-    if log.log_type != LogType::Sce || log.client_id.as_deref() != Some(support_client) {
+    if !is_support_change(event, support_client) {
         return None;
     }
     let skipped = [
@@ -151,10 +167,7 @@ pub fn transform(
             emit(kind, find_address(log, &candidates).map(|r| one(kind, r)));
         }
         LogType::Sce => {
-            let (old_key, new_key) = match sce_old {
-                SceOldField::Email => ("email", "newEmail"),
-                SceOldField::NewEmail => ("newEmail", "email"),
-            };
+            let (old_key, new_key) = sce_old.keys();
             let old = find_address(log, &[log.details_str(&["body", old_key])]);
             let new = find_address(log, &[log.details_str(&["body", new_key]), looked_up]);
             // Auth0 also logs `sce` when only the verification status changes: the same

@@ -14,7 +14,7 @@ const FUNCTIONS: &[(&str, &str, &[&str])] = &[
     (
         "EmailTransformFunction",
         "email-transform",
-        &["EmailTransformAuth0SecretArn"],
+        &["EmailTransformAuth0SecretArn", "EmailHistoryKeySecretArn"],
     ),
     ("SendEmailFunction", "send-email", &["BloomreachSecretArn"]),
     (
@@ -25,12 +25,20 @@ const FUNCTIONS: &[(&str, &str, &[&str])] = &[
     (
         "DixaGetUserFunction",
         "dixa-get-user",
-        &["Auth0SecretArn", "DixaSecretArn"],
+        &[
+            "Auth0SecretArn",
+            "DixaSecretArn",
+            "EmailHistoryKeySecretArn",
+        ],
     ),
     (
         "DixaPatchUserFunction",
         "dixa-patch-user",
-        &["Auth0SecretArn", "DixaSecretArn"],
+        &[
+            "Auth0SecretArn",
+            "DixaSecretArn",
+            "EmailHistoryKeySecretArn",
+        ],
     ),
 ];
 
@@ -253,47 +261,141 @@ fn email_transform_skips_the_sce_of_the_dixa_auth0_client_named_by_a_parameter()
     assert_eq!(param["Default"], "");
 }
 
+/// Every DynamoDB grant of the template, exactly: send-email's item operations on its dedupe
+/// records; the email history written (`PutItem` only) by email-transform and dixa-patch-user
+/// and read (`Query` only) by dixa-get-user. No other function, action or table; no scans, no
+/// table changes.
+const DYNAMODB_GRANTS: &[(&str, &[&str], &str)] = &[
+    (
+        "DixaGetUserFunction",
+        &["dynamodb:Query"],
+        "EmailHistoryTable",
+    ),
+    (
+        "DixaPatchUserFunction",
+        &["dynamodb:PutItem"],
+        "EmailHistoryTable",
+    ),
+    (
+        "EmailTransformFunction",
+        &["dynamodb:PutItem"],
+        "EmailHistoryTable",
+    ),
+    (
+        "SendEmailFunction",
+        &[
+            "dynamodb:PutItem",
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        ],
+        "SendEmailDedupeTable",
+    ),
+];
+
 #[test]
-fn only_send_email_touches_dynamodb_and_only_its_dedupe_items() {
+fn only_the_dedupe_and_email_history_grants_touch_dynamodb() {
     let t = infra_tests::template();
-    let mut seen = 0;
+    // (owner, actions, resources) of every statement naming DynamoDB in an action
+    // (`dynamodb:*` and `*` included).
+    let mut seen: Vec<(String, Vec<&str>, Vec<&Value>)> = Vec::new();
     for (owner, s) in all_iam_statements(&t) {
-        if !actions(s).iter().any(|a| a.starts_with("dynamodb:")) {
+        let acts = actions(s);
+        if !acts.iter().any(|a| a.starts_with("dynamodb:") || *a == "*") {
             continue;
         }
-        seen += 1;
-        assert_eq!(owner, "SendEmailFunction", "{owner} may use DynamoDB: {s}");
-        assert_eq!(
-            actions(s),
-            [
-                "dynamodb:PutItem",
-                "dynamodb:GetItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem"
-            ],
-            "item operations only, no scans or table changes: {s}"
-        );
-        assert_eq!(
-            as_list(&s["Resource"]),
-            [&get_att("SendEmailDedupeTable", "Arn")],
-            "only the dedupe table: {s}"
-        );
+        assert_eq!(s["Effect"], "Allow", "{owner}: {s}");
+        assert!(s.get("NotResource").is_none(), "{owner}: {s}");
+        seen.push((owner, acts, as_list(&s["Resource"])));
     }
-    assert_eq!(seen, 1, "send-email needs exactly one DynamoDB statement");
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    let arns: Vec<Value> = DYNAMODB_GRANTS
+        .iter()
+        .map(|(_, _, table)| get_att(table, "Arn"))
+        .collect();
+    let want: Vec<(String, Vec<&str>, Vec<&Value>)> = DYNAMODB_GRANTS
+        .iter()
+        .zip(&arns)
+        .map(|((owner, acts, _), arn)| ((*owner).to_owned(), acts.to_vec(), vec![arn]))
+        .collect();
     assert_eq!(
-        t.type_of("SendEmailDedupeTable"),
-        Some("AWS::DynamoDB::Table")
+        seen, want,
+        "exactly one DynamoDB statement per listed function: exactly these actions, on the \
+         table itself (no index, no other table)"
     );
-    let table = &t.resource("SendEmailDedupeTable")["Properties"];
-    assert_eq!(table["KeySchema"][0]["AttributeName"], "dedupe_key");
+    for table in ["SendEmailDedupeTable", "EmailHistoryTable"] {
+        assert_eq!(t.type_of(table), Some("AWS::DynamoDB::Table"));
+    }
+    let dedupe = &t.resource("SendEmailDedupeTable")["Properties"];
+    assert_eq!(dedupe["KeySchema"][0]["AttributeName"], "dedupe_key");
     assert_eq!(
-        table["TimeToLiveSpecification"]["AttributeName"],
+        dedupe["TimeToLiveSpecification"]["AttributeName"],
         "expires_at"
     );
     let env = &function(&t, "SendEmailFunction").props()["Environment"]["Variables"];
     assert_eq!(
         referenced_id(&env["DEDUPE_TABLE_NAME"]),
         Some("SendEmailDedupeTable")
+    );
+}
+
+/// The history's three users are told the same table, retention and key (another key would
+/// make the history look empty to the reader); no other function is told of it.
+#[test]
+fn the_email_history_users_share_its_table_retention_and_key() {
+    let t = infra_tests::template();
+    let users: BTreeSet<&str> = DYNAMODB_GRANTS
+        .iter()
+        .filter(|(_, _, table)| *table == "EmailHistoryTable")
+        .map(|(owner, _, _)| *owner)
+        .collect();
+    for f in t.functions() {
+        let env = &f.props()["Environment"]["Variables"];
+        let told: Vec<(&str, Option<&str>)> = [
+            "EMAIL_HISTORY_TABLE",
+            "EMAIL_HISTORY_DAYS",
+            "EMAIL_HISTORY_KEY_SECRET_ARN",
+        ]
+        .into_iter()
+        .map(|name| (name, referenced_id(&env[name])))
+        .collect();
+        if users.contains(f.id) {
+            assert_eq!(
+                told,
+                [
+                    ("EMAIL_HISTORY_TABLE", Some("EmailHistoryTable")),
+                    ("EMAIL_HISTORY_DAYS", Some("EmailHistoryDays")),
+                    (
+                        "EMAIL_HISTORY_KEY_SECRET_ARN",
+                        Some("EmailHistoryKeySecretArn")
+                    ),
+                ],
+                "{}",
+                f.id
+            );
+            assert!(
+                env.get("EMAIL_HISTORY_KEY").is_none(),
+                "{}: the key only through its secret",
+                f.id
+            );
+        } else {
+            assert!(
+                env.as_object()
+                    .into_iter()
+                    .flatten()
+                    .all(|(k, _)| !k.starts_with("EMAIL_HISTORY")),
+                "{}: not a user of the email history",
+                f.id
+            );
+        }
+    }
+    assert_eq!(
+        users,
+        BTreeSet::from([
+            "DixaGetUserFunction",
+            "DixaPatchUserFunction",
+            "EmailTransformFunction"
+        ])
     );
 }
 
