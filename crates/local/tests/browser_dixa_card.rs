@@ -382,7 +382,7 @@ async fn social_accounts_offer_no_reset_and_no_email_change() {
                 "Change email",
                 "Block"
             ],
-            vec!["Clear brute-force blocks", "Block"],
+            vec!["Block"],
         ]
     );
     browser
