@@ -71,10 +71,28 @@ async fn the_card_renders_for_one_several_none_blocked_and_social() {
     assert!(one.contains("2022-09-10"), "created");
     assert!(!one.contains(">Blocked by an admin</span>"));
     assert!(!one.contains(">Brute-force blocked ("));
+    // The recovery actions the look-up lists (issue 19) sit among today's: sign-out is always
+    // offered, an MFA reset because Maria has factors.
     assert_eq!(
         buttons_per_account(&one),
-        [["send_password_reset", "change_email", "block"]]
+        [[
+            "sign_out_everywhere",
+            "send_password_reset",
+            "change_email",
+            "reset_mfa",
+            "block"
+        ]]
     );
+    // What the look-up now adds: the looked-up address (for restore_email), the MFA count and
+    // the recent events folded behind their summary; nothing moved, the history was read.
+    assert!(one.contains("data-lookup=\"maria.rossi@example.com\""));
+    assert!(one.contains("<dd data-fact=\"mfa\">2 factors</dd>"));
+    assert!(one.contains(
+        "<summary>4 recent events, newest: Password changed on 20 November 2026</summary>"
+    ));
+    assert!(one.contains("20 November 2026, 09:58 UTC, Italy"));
+    assert!(!one.contains("<h3 class=\"a0-moved-head\""));
+    assert!(!one.contains("Address history is unavailable right now"));
     assert!(one.contains(&format!("data-api=\"{API}\"")));
     assert!(one.contains("The buttons work for 5 min"));
     assert!(!one.contains("Auth0 accounts use this email"));
@@ -91,14 +109,18 @@ async fn the_card_renders_for_one_several_none_blocked_and_social() {
         [
             vec![
                 "clear_brute_force_blocks",
+                "sign_out_everywhere",
                 "send_password_reset",
                 "change_email",
                 "block"
             ],
-            vec!["block"],
+            vec!["sign_out_everywhere", "block"],
         ]
     );
     assert_eq!(count(&several, "No password here"), 1);
+    // No factors, no events in the sandbox's logs: said in words, nothing to reset or unfold.
+    assert_eq!(count(&several, "<dd data-fact=\"mfa\">none</dd>"), 2);
+    assert_eq!(count(&several, ">No recent events.</p>"), 2);
     // Each section carries its own account's token.
     let tokens: Vec<&str> = several.split("data-token=\"").skip(1).collect();
     assert_eq!(tokens.len(), 2);
@@ -115,7 +137,12 @@ async fn the_card_renders_for_one_several_none_blocked_and_social() {
     assert!(blocked.contains(">Blocked by an admin</span>"));
     assert_eq!(
         buttons_per_account(&blocked),
-        [["unblock", "send_password_reset", "change_email"]]
+        [[
+            "unblock",
+            "sign_out_everywhere",
+            "send_password_reset",
+            "change_email"
+        ]]
     );
 
     // Brute-force blocked from two IPs: the count is on the badge.
@@ -124,7 +151,10 @@ async fn the_card_renders_for_one_several_none_blocked_and_social() {
 
     // Social only: no reset, no email change, and a sentence saying why.
     let social = card_for(&system, &template, "sam.social@example.com").await;
-    assert_eq!(buttons_per_account(&social), [["block"]]);
+    assert_eq!(
+        buttons_per_account(&social),
+        [["sign_out_everywhere", "block"]]
+    );
     assert!(social.contains("signs in through google-oauth2"));
     system.shutdown().await;
 }
