@@ -96,10 +96,7 @@ async fn a_replay_reaches_the_rule_again_with_the_same_dedupe_keys() {
         .into_iter()
         .find(|r| r.binary == "email-transform")
         .expect("email-transform rule");
-    assert_eq!(
-        rule.props["EventBusName"],
-        ref_to("Auth0PartnerEventBusName")
-    );
+    assert_eq!(rule.bus(), &ref_to("Auth0PartnerEventBusName"));
 
     let moto = test_support::moto::server().await;
     let sdk = test_support::aws::sdk_config(moto.endpoint()).await;

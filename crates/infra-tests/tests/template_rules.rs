@@ -46,13 +46,21 @@ const FUNCTIONS: &[(&str, &str, &[&str])] = &[
 fn async_functions() -> Vec<(&'static str, Value)> {
     vec![
         ("EmailTransformFunction", ref_to("Auth0PartnerEventBusName")),
-        ("SendEmailFunction", ref_to("EmailBus")),
         (
             "HybrisResetPasswordFunction",
             ref_to("Auth0PartnerEventBusName"),
         ),
     ]
 }
+
+/// The functions that read a queue an EventBridge rule fills: (function, bus, work queue,
+/// dead-letter queue).
+const QUEUE_FUNCTIONS: &[(&str, &str, &str, &str)] = &[(
+    "SendEmailFunction",
+    "EmailBus",
+    "SendEmailQueue",
+    "SendEmailFailureQueue",
+)];
 
 /// Statements allowed a "*" action or resource: (resource logical id, Sid). None.
 const WILDCARD_ALLOW_LIST: &[(&str, &str)] = &[];
@@ -623,7 +631,12 @@ fn sqs_queue(t: &Template, arn: &Value, what: &str) -> String {
 #[test]
 fn every_async_function_retries_and_dead_letters() {
     let t = infra_tests::template();
-    let rule_functions: BTreeSet<&str> = t.eventbridge_rules().iter().map(|r| r.function).collect();
+    let rule_functions: BTreeSet<&str> = t
+        .eventbridge_rules()
+        .iter()
+        .filter(|r| r.via_queue.is_none())
+        .map(|r| r.function)
+        .collect();
     let async_ids: BTreeSet<&str> = async_functions().iter().map(|(id, _)| *id).collect();
     assert_eq!(rule_functions, async_ids, "EventBridge-invoked functions");
 
@@ -682,6 +695,94 @@ fn every_async_function_retries_and_dead_letters() {
     }
 }
 
+/// A function behind a queue: the rule puts events on the work queue (and only that rule may,
+/// by queue policy), the event source mapping caps concurrency and reports batch item
+/// failures, and the work queue dead-letters to its own queue after a bounded number of
+/// receives whose total wait outlasts a 30-minute rate-limit storm.
+#[test]
+fn queue_fed_functions_are_capped_and_dead_letter() {
+    let t = infra_tests::template();
+    for (id, bus, queue, dlq) in QUEUE_FUNCTIONS {
+        let rules: Vec<_> = t
+            .eventbridge_rules()
+            .into_iter()
+            .filter(|r| r.function == *id)
+            .collect();
+        assert_eq!(rules.len(), 1, "{id}: one rule");
+        let rule = &rules[0];
+        assert_eq!(rule.via_queue, Some(*queue), "{id}");
+        assert_eq!(rule.bus(), &ref_to(bus), "{id}: bus");
+        assert!(rule.pattern().is_object(), "{id}: pattern");
+        let target = rule.target_settings();
+        assert!(
+            target["RetryPolicy"]["MaximumRetryAttempts"].is_u64(),
+            "{id}: RetryPolicy"
+        );
+        let rule_dlq = sqs_queue(&t, &target["DeadLetterConfig"]["Arn"], id);
+        assert_ne!(
+            rule_dlq, *dlq,
+            "{id}: rule DLQ and dead-letter queue are distinct"
+        );
+
+        let f = function(&t, id);
+        assert!(
+            f.props().get("EventInvokeConfig").is_none(),
+            "{id}: not invoked asynchronously"
+        );
+        let events = f.events_of_type("SQS");
+        assert_eq!(events.len(), 1, "{id}: one SQS event");
+        let e = events[0].1;
+        assert_eq!(e["Queue"], get_att(queue, "Arn"), "{id}");
+        assert_eq!(
+            e["FunctionResponseTypes"],
+            json!(["ReportBatchItemFailures"]),
+            "{id}"
+        );
+        let cap = referenced_id(&e["ScalingConfig"]["MaximumConcurrency"])
+            .unwrap_or_else(|| panic!("{id}: MaximumConcurrency is a parameter"));
+        assert!(
+            t.parameters()[cap]["MinValue"].as_u64() >= Some(2),
+            "{cap}: SQS's minimum is 2"
+        );
+
+        let q = &t.resource(queue)["Properties"];
+        let timeout = f.props()["Timeout"].as_u64().unwrap();
+        let visibility = q["VisibilityTimeout"].as_u64().unwrap();
+        assert!(
+            visibility >= 6 * timeout,
+            "{queue}: VisibilityTimeout at least 6 × Timeout"
+        );
+        assert_eq!(
+            q["RedrivePolicy"]["deadLetterTargetArn"],
+            get_att(dlq, "Arn"),
+            "{queue}"
+        );
+        let receives = referenced_id(&q["RedrivePolicy"]["maxReceiveCount"])
+            .and_then(|p| t.parameters()[p]["Default"].as_u64())
+            .unwrap_or_else(|| panic!("{queue}: maxReceiveCount is a parameter with a default"));
+        assert!(
+            receives * visibility >= 30 * 60,
+            "{queue}: {receives} receives × {visibility} s do not outlast a 30-minute storm"
+        );
+
+        let allowed = t
+            .of_type("AWS::SQS::QueuePolicy")
+            .into_iter()
+            .any(|(_, qp)| {
+                as_list(&qp["Properties"]["Queues"]).contains(&&ref_to(queue))
+                    && statements(&qp["Properties"]["PolicyDocument"])
+                        .iter()
+                        .any(|s| {
+                            s["Principal"]["Service"] == "events.amazonaws.com"
+                                && actions(s) == ["sqs:SendMessage"]
+                                && s["Condition"]["ArnEquals"]["aws:SourceArn"]
+                                    == get_att(rule.event_name, "Arn")
+                        })
+            });
+        assert!(allowed, "{queue}: only its rule may send to it");
+    }
+}
+
 fn alarm_exists(t: &Template, namespace: &str, metric: &str, dimension: (&str, Value)) -> bool {
     t.of_type("AWS::CloudWatch::Alarm")
         .into_iter()
@@ -702,10 +803,27 @@ fn alarms_cover_every_queue_and_function() {
     let queues = t.of_type("AWS::SQS::Queue");
     assert_eq!(
         queues.len(),
-        2 * async_functions().len(),
-        "a rule DLQ and an OnFailure queue each"
+        2 * async_functions().len() + 3 * QUEUE_FUNCTIONS.len(),
+        "a rule DLQ and an OnFailure queue each; a rule DLQ, a work queue and its dead-letter queue"
     );
+    let work_queues: Vec<&str> = QUEUE_FUNCTIONS.iter().map(|(_, _, q, _)| *q).collect();
     for (id, _) in queues {
+        if work_queues.contains(&id) {
+            // A work queue is never empty for long: its alarm is on the age of the oldest email.
+            let aged = t
+                .of_type("AWS::CloudWatch::Alarm")
+                .into_iter()
+                .any(|(_, a)| {
+                    let p = &a["Properties"];
+                    p["MetricName"] == "ApproximateAgeOfOldestMessage"
+                        && p["Dimensions"]
+                            == json!([{"Name": "QueueName", "Value": get_att(id, "QueueName")}])
+                        && p["Threshold"].as_u64().is_some_and(|s| s > 0 && s <= 3600)
+                        && as_list(&p["AlarmActions"]).contains(&&ref_to("AlarmTopicArn"))
+                });
+            assert!(aged, "no age alarm on {id}");
+            continue;
+        }
         assert!(
             alarm_exists(
                 &t,

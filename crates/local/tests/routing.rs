@@ -5,6 +5,7 @@ mod common;
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use local::{LocalSystem, hops::What};
+use std::time::Duration;
 
 #[tokio::test]
 async fn a_pattern_changed_in_the_template_changes_the_routing() {
@@ -117,7 +118,7 @@ async fn send_prints_every_hop_and_the_outbox_file() {
         "PutEvents on bus aws.partner/auth0.com/local/auth0.logs: FailedEntryCount 0",
         "rule local-email-transform matched → email-transform",
         "email-transform put event",
-        "rule local-send-email matched → send-email",
+        "rule local-send-email matched → queue SendEmailQueue → send-email",
         "send-email → bloomreach POST /email/v2/projects/local-project/sync → 200",
         "email in the outbox:",
         "2 email(s) in the outbox",
@@ -141,51 +142,104 @@ async fn send_prints_every_hop_and_the_outbox_file() {
     system.shutdown().await;
 }
 
+/// A SendEmail event that breaks the contract: the rule puts it on send-email's queue, every
+/// receive fails it (`MalformedEvent`, named in the partial batch response), and after the
+/// queue's `maxReceiveCount` receives it moves to the dead-letter queue, where a redrive takes
+/// it back to the work queue.
 #[tokio::test]
-async fn a_failing_handler_is_reported_as_lambda_would_report_it() {
+async fn a_failing_record_goes_back_to_the_queue_and_then_to_the_dead_letter_queue() {
     let system = common::start().await;
     let client = common::eventbridge(&system).await;
-    // A SendEmail event that breaks the contract: the rule matches, send-email refuses it.
-    let out = client
-        .put_events()
-        .entries(
-            PutEventsRequestEntry::builder()
-                .source(auth0_events::send_email::SOURCE)
-                .detail_type(auth0_events::send_email::DETAIL_TYPE)
-                .detail(r#"{"version": 1, "kind": "account_blocked"}"#)
-                .event_bus_name("email")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let put = || {
+        client
+            .put_events()
+            .entries(
+                PutEventsRequestEntry::builder()
+                    .source(auth0_events::send_email::SOURCE)
+                    .detail_type(auth0_events::send_email::DETAIL_TYPE)
+                    .detail(r#"{"version": 1, "kind": "account_blocked"}"#)
+                    .event_bus_name("email")
+                    .build(),
+            )
+            .send()
+    };
+    let out = put().await.unwrap();
     let id = out.entries()[0].event_id().unwrap().to_owned();
     system
-        .settle(std::slice::from_ref(&id), std::time::Duration::from_secs(5))
+        .settle(std::slice::from_ref(&id), Duration::from_secs(20))
         .await
         .unwrap();
-    let failed = system
-        .hops()
-        .all()
-        .into_iter()
-        .find_map(|h| match h.what {
+    let max_receives = system.topology().functions["send-email"]
+        .queue_source
+        .as_ref()
+        .and_then(|q| q.dead_letter.clone())
+        .map(|(_, n)| n)
+        .unwrap();
+    let hops = system.hops().all();
+    let failures: Vec<(String, String)> = hops
+        .iter()
+        .filter_map(|h| match &h.what {
             What::Failed {
                 function,
                 error_type,
                 then,
                 ..
-            } => Some((function, error_type, then)),
+            } => Some((
+                format!("{function}: {error_type}"),
+                then.clone().unwrap_or_default(),
+            )),
             _ => None,
         })
-        .expect("a Failed hop");
-    assert_eq!(failed.0, "send-email");
-    assert_eq!(failed.1, "MalformedEvent");
-    let then = failed.2.unwrap();
+        .collect();
+    assert_eq!(failures.len() as u64, max_receives, "{failures:?}");
     assert!(
-        then.contains("2 more time(s)") && then.contains("SendEmailFailureQueue"),
-        "{then}"
+        failures
+            .iter()
+            .all(|(f, _)| f == "send-email: MalformedEvent")
     );
+    assert!(
+        failures[0]
+            .1
+            .starts_with("back to SendEmailQueue in 0.180 s (receive 1 of 20)"),
+        "{:?}",
+        failures[0]
+    );
+    assert!(hops.iter().any(|h| matches!(
+        &h.what,
+        What::DeadLettered { dead_letter_queue, receives, .. }
+            if dead_letter_queue == "SendEmailFailureQueue" && *receives == max_receives
+    )));
+    let depth = |name: &str| {
+        system
+            .queues()
+            .into_iter()
+            .find(|q| q.name == name)
+            .map(|q| (q.visible, q.in_flight))
+    };
+    assert_eq!(depth("SendEmailFailureQueue"), Some((1, 0)));
+    assert_eq!(depth("SendEmailQueue"), Some((0, 0)));
     assert!(system.outbox().entries().is_empty());
+
+    // Redriven: back on the work queue, received again (and, still malformed, failed again).
+    assert_eq!(system.redrive("SendEmailFailureQueue"), Some(1));
+    assert_eq!(depth("SendEmailFailureQueue"), Some((0, 0)));
+    system
+        .settle(std::slice::from_ref(&id), Duration::from_secs(20))
+        .await
+        .unwrap();
+    let again = system
+        .hops()
+        .all()
+        .iter()
+        .filter(|h| matches!(&h.what, What::Failed { .. }))
+        .count() as u64;
+    assert_eq!(again, 2 * max_receives);
+    assert_eq!(depth("SendEmailFailureQueue"), Some((1, 0)));
+    assert_eq!(
+        system.redrive("SendEmailQueue"),
+        None,
+        "not a dead-letter queue"
+    );
     system.shutdown().await;
 }
 

@@ -80,6 +80,14 @@ impl Template {
                 }
             }
         }
+        for (id, rule) in self.of_type("AWS::Events::Rule") {
+            let pattern = &rule["Properties"]["EventPattern"];
+            if !pattern.is_object() || contains_intrinsic(pattern) {
+                return Err(TemplateError::Invalid(format!(
+                    "{id}: EventPattern must be a literal object"
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -121,10 +129,13 @@ impl Template {
             .collect()
     }
 
-    /// Every SAM `EventBridgeRule` event of every function.
+    /// Every EventBridge rule that leads to a function: each SAM `EventBridgeRule` event (the
+    /// rule invokes the function asynchronously), and each `AWS::Events::Rule` whose target is
+    /// a queue a function reads through an `SQS` event (the rule fills the queue).
     pub fn eventbridge_rules(&self) -> Vec<Rule<'_>> {
-        self.functions()
-            .into_iter()
+        let functions = self.functions();
+        let mut rules: Vec<Rule<'_>> = functions
+            .iter()
             .flat_map(|f| {
                 f.events_of_type("EventBridgeRule")
                     .into_iter()
@@ -133,9 +144,37 @@ impl Template {
                         binary: f.binary(),
                         event_name: name,
                         props,
+                        via_queue: None,
                     })
             })
-            .collect()
+            .collect();
+        for (rule_id, rule) in self.of_type("AWS::Events::Rule") {
+            let props = &rule["Properties"];
+            for target in as_list(&props["Targets"]) {
+                let Some(queue) = referenced_id(&target["Arn"]) else {
+                    continue;
+                };
+                if self.type_of(queue) != Some("AWS::SQS::Queue") {
+                    continue;
+                }
+                for f in &functions {
+                    let reads = f
+                        .events_of_type("SQS")
+                        .iter()
+                        .any(|(_, e)| referenced_id(&e["Queue"]) == Some(queue));
+                    if reads {
+                        rules.push(Rule {
+                            function: f.id,
+                            binary: f.binary(),
+                            event_name: rule_id,
+                            props,
+                            via_queue: Some(queue),
+                        });
+                    }
+                }
+            }
+        }
+        rules
     }
 }
 
@@ -198,19 +237,51 @@ impl<'a> Function<'a> {
     }
 }
 
-/// One SAM `EventBridgeRule` event.
+/// One EventBridge rule and the function it leads to (see [`Template::eventbridge_rules`]).
 pub struct Rule<'a> {
     pub function: &'a str,
     pub binary: &'a str,
+    /// The SAM event's name, or the `AWS::Events::Rule`'s logical id.
     pub event_name: &'a str,
+    /// The SAM event's `Properties`, or the `AWS::Events::Rule`'s.
     pub props: &'a Value,
+    /// The queue between the rule and the function (logical id), when there is one.
+    pub via_queue: Option<&'a str>,
 }
 
 impl Rule<'_> {
     /// The pattern as EventBridge receives it: a literal object ([`Template::parse`] refuses
     /// anything else).
     pub fn pattern(&self) -> &Value {
-        &self.props["Pattern"]
+        match self.via_queue {
+            Some(_) => &self.props["EventPattern"],
+            None => &self.props["Pattern"],
+        }
+    }
+
+    /// `EventBusName` (absent: the default bus).
+    pub fn bus(&self) -> &Value {
+        &self.props["EventBusName"]
+    }
+
+    /// The rule's name as written (`RuleName` of a SAM event, `Name` of a rule resource).
+    pub fn name(&self) -> &Value {
+        match self.via_queue {
+            Some(_) => &self.props["Name"],
+            None => &self.props["RuleName"],
+        }
+    }
+
+    /// Where the rule's own delivery failures go, and how long it retries: the SAM event's
+    /// fields, or those of the rule resource's target.
+    pub fn target_settings(&self) -> &Value {
+        match self.via_queue {
+            Some(queue) => as_list(&self.props["Targets"])
+                .into_iter()
+                .find(|t| referenced_id(&t["Arn"]) == Some(queue))
+                .unwrap_or(&Value::Null),
+            None => self.props,
+        }
     }
 }
 

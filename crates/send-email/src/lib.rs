@@ -62,6 +62,7 @@
 //! (`<log_id>:<kind>`) so a redelivered or replayed event is answered `"status": "duplicate"`
 //! without a second email; a retry inside one invocation after a timeout can still send twice.
 
+pub mod batch;
 pub mod bloomreach;
 pub mod config;
 pub mod dedupe;

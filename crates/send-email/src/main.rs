@@ -8,5 +8,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .await
         .inspect_err(|e| tracing::error!(error = %e, "send-email cannot start"))?;
     let handler = &handler;
-    lambda_support::event::run(move |event| async move { handler.handle(event).await }).await
+    // The queue's event source mapping invokes it with a batch (see `send_email::batch`).
+    lambda_support::event::run(move |event| async move {
+        handler.handle_batch(event).await.map(|o| o.response())
+    })
+    .await
 }

@@ -1,4 +1,5 @@
-//! The real send-email binary, run as Lambda runs it (Runtime API emulator), against a wiremock
+//! The real send-email binary, run as Lambda runs it (Runtime API emulator, SQS batches as the
+//! queue's event source mapping gives them), against a wiremock
 //! Bloomreach and, for credentials, Secrets Manager on moto.
 
 use auth0_events::{
@@ -11,6 +12,7 @@ use std::time::Duration;
 use test_support::{
     logs::assert_no_email_addresses,
     runtime::{LambdaProcess, Outcome},
+    sqs::batch,
 };
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -133,57 +135,32 @@ async fn sends_then_reports_suppression_from_one_warm_process() {
     let mut lambda =
         LambdaProcess::spawn(BIN, "send-email", &with_env_credentials(env(&bloomreach))).await;
 
-    let sent = lambda
+    // One batch, as the queue's event source mapping gives it: the first record is sent, the
+    // second (a suppressed address) is the one failure the partial batch response names.
+    let answer = lambda
         .invoke(
-            event(EmailKind::AccountBlocked, SENT_TO, "900001"),
+            batch(&[
+                event(EmailKind::AccountBlocked, SENT_TO, "900001"),
+                event(EmailKind::AccountBlocked, SUPPRESSED, "900002"),
+            ]),
             INVOKE_TIMEOUT,
         )
         .await;
     assert_eq!(
-        sent,
-        Outcome::Response(json!({
-            "status": "sent",
-            "kind": "account_blocked",
-            "log_id": "900001",
-            "dedupe_key": "900001:account_blocked",
-            "attempts": 1
-        }))
+        answer,
+        Outcome::Response(json!({"batchItemFailures": [{"itemIdentifier": "msg-2"}]}))
     );
     let received = bloomreach.received_requests().await.unwrap_or_default();
-    assert_eq!(received.len(), 1);
+    assert_eq!(received.len(), 2);
     assert_eq!(
         serde_json::from_slice::<Value>(&received[0].body).unwrap(),
         expected_body(SENT_TO)
     );
 
-    let suppressed = lambda
-        .invoke(
-            event(EmailKind::AccountBlocked, SUPPRESSED, "900002"),
-            INVOKE_TIMEOUT,
-        )
-        .await;
-    let Outcome::Error {
-        error_type,
-        error_message,
-    } = suppressed
-    else {
-        panic!("expected an error, got {suppressed:?}");
-    };
-    assert_eq!(error_type, "EmailSuppressed");
-    assert!(error_message.contains("900002"), "{error_message}");
-    assert_no_email_addresses(&error_message);
-    assert_eq!(
-        bloomreach
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .len(),
-        2
-    );
-
     let output = lambda.output();
     assert!(output.contains("email sent"), "{output}");
     assert!(output.contains("EmailSuppressed"), "{output}");
+    assert!(output.contains("900002"), "{output}");
     assert_no_email_addresses(&output);
 }
 
@@ -246,13 +223,14 @@ async fn credentials_come_from_secrets_manager_on_moto() {
 
     let outcome = lambda
         .invoke(
-            event(EmailKind::AccountBlocked, SENT_TO, "900003"),
+            batch(&[event(EmailKind::AccountBlocked, SENT_TO, "900003")]),
             INVOKE_TIMEOUT,
         )
         .await;
-    assert!(
-        matches!(&outcome, Outcome::Response(v) if v["status"] == "sent"),
-        "{outcome:?}\n{}",
+    assert_eq!(
+        outcome,
+        Outcome::Response(json!({"batchItemFailures": []})),
+        "{}",
         lambda.output()
     );
     let output = lambda.output();
@@ -261,7 +239,7 @@ async fn credentials_come_from_secrets_manager_on_moto() {
 }
 
 /// With 1.5 s left and Bloomreach answering only after 2 s, the first call is cut at the
-/// deadline less the margin: the function answers (an error Lambda retries) while the
+/// deadline less the margin: the function answers (the record back to the queue) while the
 /// invocation is still alive, instead of "sent" after Lambda has given up on it.
 #[tokio::test]
 async fn the_first_call_fits_the_invocation_deadline() {
@@ -280,23 +258,20 @@ async fn the_first_call_fits_the_invocation_deadline() {
     let started = std::time::Instant::now();
     let outcome = lambda
         .invoke(
-            event(EmailKind::AccountBlocked, SENT_TO, "900004"),
+            batch(&[event(EmailKind::AccountBlocked, SENT_TO, "900004")]),
             Duration::from_millis(1_500),
         )
         .await;
     let elapsed = started.elapsed();
-    let Outcome::Error {
-        error_type,
-        error_message,
-    } = &outcome
-    else {
-        panic!("expected an error, got {outcome:?}\n{}", lambda.output());
-    };
-    assert_eq!(error_type, "TransientSendFailure");
-    assert!(
-        error_message.contains("deadline reached"),
-        "{error_message}"
+    assert_eq!(
+        outcome,
+        Outcome::Response(json!({"batchItemFailures": [{"itemIdentifier": "msg-1"}]})),
+        "{}",
+        lambda.output()
     );
+    let output = lambda.output();
+    assert!(output.contains("TransientSendFailure"), "{output}");
+    assert!(output.contains("deadline reached"), "{output}");
     // Deadline 1.5 s, margin 0.5 s: the answer comes at about 1.0 s.
     assert!(
         elapsed < Duration::from_millis(1_400),

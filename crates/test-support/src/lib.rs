@@ -12,6 +12,7 @@
 //! - [`browser`]: headless Chromium (chromedriver + fantoccini) with screenshots.
 //! - [`apigw`]: API Gateway REST proxy events (any; Dixa's look-up and button clicks) and
 //!   responses for the HTTP functions.
+//! - [`sqs`]: SQS batches as an event source mapping gives them (send-email reads a queue).
 
 pub mod apigw;
 pub mod auth0;
@@ -21,6 +22,7 @@ pub mod dixa;
 pub mod logs;
 pub mod moto;
 pub mod runtime;
+pub mod sqs;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

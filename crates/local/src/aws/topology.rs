@@ -77,6 +77,27 @@ pub struct RuleSpec {
     /// Local bus name.
     pub bus: String,
     pub pattern: Value,
+    /// The queue the rule fills (logical id), which the function reads; `None`: the rule
+    /// invokes the function asynchronously.
+    pub queue: Option<String>,
+}
+
+/// A queue a function reads through an event source mapping (`SQS` event), with the
+/// settings the local run emulates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSource {
+    /// The queue's logical id.
+    pub queue: String,
+    /// `BatchSize` (SAM's default for SQS: 10).
+    pub batch_size: usize,
+    /// `ScalingConfig.MaximumConcurrency`; `None`: as many as there are batches.
+    pub max_concurrency: Option<usize>,
+    /// `FunctionResponseTypes` holds `ReportBatchItemFailures`.
+    pub partial_batch: bool,
+    /// The queue's `VisibilityTimeout`, seconds (SQS's default: 30).
+    pub visibility_timeout_s: u64,
+    /// The queue's `RedrivePolicy`: its dead-letter queue and `maxReceiveCount`.
+    pub dead_letter: Option<(String, u64)>,
 }
 
 /// One function of the template.
@@ -88,6 +109,12 @@ pub struct FunctionSpec {
     pub timeout_s: u64,
     /// `EventInvokeConfig.MaximumRetryAttempts`.
     pub max_retries: Option<u64>,
+    /// `EventInvokeConfig.MaximumEventAgeInSeconds`.
+    pub max_event_age_s: Option<u64>,
+    /// `ReservedConcurrentExecutions`.
+    pub reserved_concurrency: Option<u64>,
+    /// The queue it reads, if it reads one.
+    pub queue_source: Option<QueueSource>,
     /// Logical id of the OnFailure destination.
     pub on_failure: Option<String>,
     /// `Environment.Variables` as deployed with [`LOCAL_PARAMETERS`]: a `!Ref` to a parameter
@@ -174,10 +201,10 @@ impl Topology {
         let mut rules = Vec::new();
         for rule in template.eventbridge_rules() {
             let template_path = format!("{}.{}", rule.function, rule.event_name);
-            let bus = match &rule.props.get("EventBusName") {
-                None | Some(Value::Null) => DEFAULT_BUS.to_owned(),
-                Some(Value::String(name)) => name.clone(),
-                Some(reference) => {
+            let bus = match rule.bus() {
+                Value::Null => DEFAULT_BUS.to_owned(),
+                Value::String(name) => name.clone(),
+                reference => {
                     let id = referenced_id(reference).unwrap_or_default();
                     local_bus(id)
                         .ok_or_else(|| TopologyError::NoLocalBus {
@@ -187,7 +214,7 @@ impl Topology {
                         .to_owned()
                 }
             };
-            let name = match &rule.props["RuleName"] {
+            let name = match rule.name() {
                 Value::String(s) => s.clone(),
                 Value::Object(o) => match o.get("Fn::Sub") {
                     Some(Value::String(s)) => substitute(s),
@@ -201,6 +228,7 @@ impl Topology {
                 function: rule.binary.to_owned(),
                 bus,
                 pattern: rule.pattern().clone(),
+                queue: rule.via_queue.map(str::to_owned),
             });
         }
         Ok(Self {
@@ -222,11 +250,32 @@ fn function_spec(f: &Function<'_>, template: &Template) -> FunctionSpec {
                 .collect()
         })
         .unwrap_or_default();
+    let number = |v: &Value| resolve(v, template).and_then(|s| s.parse::<u64>().ok());
+    let queue_source = f.events_of_type("SQS").first().and_then(|(_, e)| {
+        let queue = referenced_id(&e["Queue"])?.to_owned();
+        let queue_props = &template.resources().get(&queue)?["Properties"];
+        let redrive = &queue_props["RedrivePolicy"];
+        Some(QueueSource {
+            batch_size: number(&e["BatchSize"]).unwrap_or(10) as usize,
+            max_concurrency: number(&e["ScalingConfig"]["MaximumConcurrency"]).map(|n| n as usize),
+            partial_batch: e["FunctionResponseTypes"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t == "ReportBatchItemFailures")),
+            visibility_timeout_s: number(&queue_props["VisibilityTimeout"]).unwrap_or(30),
+            dead_letter: referenced_id(&redrive["deadLetterTargetArn"])
+                .zip(number(&redrive["maxReceiveCount"]))
+                .map(|(q, n)| (q.to_owned(), n)),
+            queue,
+        })
+    });
     FunctionSpec {
         logical_id: f.id.to_owned(),
         binary: f.binary().to_owned(),
         timeout_s: props["Timeout"].as_u64().unwrap_or(3),
         max_retries: invoke["MaximumRetryAttempts"].as_u64(),
+        max_event_age_s: invoke["MaximumEventAgeInSeconds"].as_u64(),
+        reserved_concurrency: number(&props["ReservedConcurrentExecutions"]),
+        queue_source,
         on_failure: referenced_id(&invoke["DestinationConfig"]["OnFailure"]["Destination"])
             .map(str::to_owned),
         environment,
@@ -292,9 +341,23 @@ mod tests {
             .unwrap();
         assert_eq!(et.bus, AUTH0_PARTNER_BUS);
         assert_eq!(t.functions["email-transform"].timeout_s, 30);
+        assert_eq!(send.queue.as_deref(), Some("SendEmailQueue"));
+        assert_eq!(et.queue, None);
+        assert_eq!(t.functions["send-email"].on_failure, None);
         assert_eq!(
-            t.functions["send-email"].on_failure.as_deref(),
-            Some("SendEmailFailureQueue")
+            t.functions["send-email"].queue_source,
+            Some(QueueSource {
+                queue: "SendEmailQueue".into(),
+                batch_size: 10,
+                max_concurrency: Some(2),
+                partial_batch: true,
+                visibility_timeout_s: 180,
+                dead_letter: Some(("SendEmailFailureQueue".into(), 20)),
+            })
+        );
+        assert_eq!(
+            t.functions["email-transform"].on_failure.as_deref(),
+            Some("EmailTransformFailureQueue")
         );
         let route = t
             .api_routes

@@ -171,9 +171,13 @@ async fn gateway(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let http_request =
         lambda_http::Request::from(lambda_http::request::LambdaRequest::ApiGatewayV1(event));
     let outcome = shared
-        .run(&function, &request_id, &request_id, move |c, ctx| {
-            Box::pin(async move { c.handler.invoke_http(http_request, ctx).await })
-        })
+        .run(
+            &function,
+            &request_id,
+            &request_id,
+            &request_id,
+            move |c, ctx| Box::pin(async move { c.handler.invoke_http(http_request, ctx).await }),
+        )
         .await;
     let response = match outcome {
         Ok(response) => {

@@ -176,7 +176,58 @@ impl Handler {
     }
 }
 
+/// An invocation's answer on the wire, and what the function did with each record of the
+/// batch (message id → outcome or error), for the hops.
+pub type BatchAnswer = (Value, Vec<(String, Result<Value, Diagnostic>)>);
+
 impl Handler {
+    /// One SQS batch from an event source mapping: the answer Lambda reads (the partial batch
+    /// response) and each record's outcome, which a deployed function only logs.
+    pub async fn invoke_batch(
+        &self,
+        payload: Value,
+        ctx: Context,
+    ) -> Result<BatchAnswer, Diagnostic> {
+        let Self::SendEmail(h) = self else {
+            return Err(Diagnostic {
+                error_type: "Runtime.InvalidEntrypoint".into(),
+                error_message: "this function does not read a queue".into(),
+            });
+        };
+        let outcome = h
+            .handle_batch(LambdaEvent::new(payload, ctx))
+            .await
+            .map_err(Diagnostic::from)?;
+        let wire = serde_json::to_value(outcome.response()).map_err(|e| Diagnostic {
+            error_type: "Runtime.SerializationError".into(),
+            error_message: format!("the function's response could not be serialised: {e}"),
+        })?;
+        let records = outcome
+            .records
+            .into_iter()
+            .map(|(id, record)| {
+                let result = match record {
+                    send_email::batch::Record::Done(o) => {
+                        serde_json::to_value(o).map_err(|e| Diagnostic {
+                            error_type: "Runtime.SerializationError".into(),
+                            error_message: e.to_string(),
+                        })
+                    }
+                    send_email::batch::Record::Failed(e) => Err(Diagnostic {
+                        error_type: e.error_type().to_owned(),
+                        error_message: e.to_string(),
+                    }),
+                    send_email::batch::Record::HandedBack => Err(Diagnostic {
+                        error_type: "HandedBack".into(),
+                        error_message: "not tried: an earlier record of the batch met a refusal that would meet it too".into(),
+                    }),
+                };
+                (id, result)
+            })
+            .collect();
+        Ok((wire, records))
+    }
+
     /// One synchronous API Gateway (proxy) invocation.
     /// The request carries the invocation's context, as `lambda_http::run` gives it.
     pub async fn invoke_http(

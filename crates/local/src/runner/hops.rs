@@ -62,6 +62,30 @@ pub enum What {
         function: String,
         request_id: String,
     },
+    /// A rule matched and put the event on the queue `function` reads: message `message_id`
+    /// (this hop's id) until it is deleted or dead-lettered.
+    Queued {
+        bus: String,
+        rule: String,
+        queue: String,
+        function: String,
+        message_id: String,
+    },
+    /// A message was received `receives` times without being handled and moved to the
+    /// dead-letter queue.
+    DeadLettered {
+        function: String,
+        queue: String,
+        dead_letter_queue: String,
+        receives: u64,
+    },
+    /// A message or failed event was taken from a dead-letter or OnFailure queue and handed
+    /// back (`to`: the work queue, or the function invoked again).
+    Redriven {
+        from: String,
+        to: String,
+        function: String,
+    },
     /// An API Gateway route received a request.
     ApiRequest {
         method: String,
@@ -147,6 +171,21 @@ impl Hop {
             What::RuleMatched { rule, function, .. } => {
                 format!("rule {rule} matched → {function} (asynchronous invoke)")
             }
+            What::Queued {
+                rule,
+                queue,
+                function,
+                ..
+            } => format!("rule {rule} matched → queue {queue} → {function}"),
+            What::DeadLettered {
+                function,
+                queue,
+                dead_letter_queue,
+                receives,
+            } => format!(
+                "{function} did not handle it in {receives} receive(s): moved from {queue} to {dead_letter_queue}"
+            ),
+            What::Redriven { from, to, .. } => format!("redriven from {from} → {to}"),
             What::ApiRequest {
                 method,
                 resource,

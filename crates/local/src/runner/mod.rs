@@ -9,6 +9,7 @@ pub mod api;
 pub mod error;
 pub mod functions;
 pub mod hops;
+pub mod queues;
 pub mod send;
 pub mod shared;
 pub mod state;

@@ -9,6 +9,7 @@ use crate::{
     runner::error::LocalError,
     runner::functions::{FunctionEnv, Pools},
     runner::hops::{Hops, HopsPage, NewHop, What},
+    runner::queues::{QueueView, Queues},
     runner::shared::Shared,
     runner::state::{Buses, StateFile},
     runner::tracker::{Caller, Tracker, bind, serve},
@@ -91,6 +92,9 @@ pub struct Options {
     /// `(function, name, value)`: settings for one function only, applied last (tests, e.g.
     /// dixa-patch-user's `EMAIL_BUS_NAME` naming a bus that does not exist).
     pub function_env: Vec<(String, String, String)>,
+    /// Lambda's and SQS's waits (retry delays, visibility timeouts, event ages) are multiplied
+    /// by this: 1 is as deployed (`--time-scale` for `up`).
+    pub time_scale: f64,
 }
 
 impl Options {
@@ -106,6 +110,7 @@ impl Options {
             auth0_logs_sce: true,
             auth0_enterprise: true,
             function_env: Vec::new(),
+            time_scale: 1.0,
             hybris_seed: hybris::DEFAULT_SEED.to_owned(),
             // The clone's card: the template is `<clone>/infra/template.yaml`.
             card: template
@@ -311,13 +316,45 @@ impl LocalSystem {
             memory: MemoryStores::default(),
             clock: Clock::default(),
         };
+        let queues = Queues::default();
+        for f in topology.functions.values() {
+            let source = f.queue_source.as_ref();
+            let dead_letter = source.and_then(|q| q.dead_letter.as_ref()).map(|(q, _)| q);
+            for q in [source.map(|q| &q.queue), dead_letter, f.on_failure.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                queues.declare(q);
+            }
+        }
+        let reserved = topology
+            .functions
+            .iter()
+            .filter_map(|(binary, f)| {
+                let n = usize::try_from(f.reserved_concurrency?).ok()?;
+                Some((binary.clone(), Arc::new(tokio::sync::Semaphore::new(n))))
+            })
+            .collect();
         let shared = Arc::new(Shared {
             topology,
             router,
             tracker: tracker.clone(),
             pools: Pools::default(),
             env,
+            queues,
+            reserved,
+            time_scale: options.time_scale,
         });
+        // The event source mappings.
+        for (binary, f) in &shared.topology.functions {
+            if let Some(source) = &f.queue_source {
+                servers.push(tokio::spawn(Arc::clone(&shared).poll(
+                    binary.clone(),
+                    source.clone(),
+                    stop_rx.clone(),
+                )));
+            }
+        }
         if let Some(sandbox) = &auth0 {
             let shared = Arc::clone(&shared);
             sandbox.set_log_stream(Arc::new(move |caller: Option<String>, envelope: Value| {
@@ -427,6 +464,16 @@ impl LocalSystem {
         self.shared.router.bus_names()
     }
 
+    /// The queues, with what waits in them.
+    pub fn queues(&self) -> Vec<QueueView> {
+        self.shared.queues.list()
+    }
+
+    /// Redrives a dead-letter or OnFailure queue (see [`Shared::redrive`]).
+    pub fn redrive(&self, queue: &str) -> Option<usize> {
+        self.shared.redrive(queue)
+    }
+
     /// Waits until no invocation of these traces (all when empty) is running.
     pub async fn settle(&self, traces: &[String], within: Duration) -> Result<(), LocalError> {
         let until = tokio::time::Instant::now() + within;
@@ -475,7 +522,29 @@ fn eventbridge_router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", post(put_events))
         .route("/_local/hops", get(hops))
+        .route("/_local/queues", get(list_queues))
+        .route("/_local/queues/{queue}/redrive", post(redrive_queue))
         .with_state(shared)
+}
+
+async fn list_queues(State(shared): State<Arc<Shared>>) -> Json<Vec<QueueView>> {
+    Json(shared.queues.list())
+}
+
+/// `POST /_local/queues/<queue>/redrive`: `{"redriven": n}`, or 404 for a queue that is
+/// neither a dead-letter nor an OnFailure queue.
+async fn redrive_queue(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(queue): axum::extract::Path<String>,
+) -> Response {
+    match shared.redrive(&queue) {
+        Some(n) => Json(json!({"queue": queue, "redriven": n})).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"message": format!("{queue} is not a dead-letter or OnFailure queue of the template")})),
+        )
+            .into_response(),
+    }
 }
 
 const AMZ_JSON: &str = "application/x-amz-json-1.1";

@@ -26,8 +26,12 @@ pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The template's system with Lambda's and SQS's waits a thousandth of the deployed ones (a
+/// 180 s visibility timeout is 180 ms, the 1 and 2 minute retry delays 60 and 120 ms).
 pub fn options() -> Options {
-    Options::new(workspace().join("infra/template.yaml"), temp_dir("outbox"))
+    let mut options = Options::new(workspace().join("infra/template.yaml"), temp_dir("outbox"));
+    options.time_scale = 0.001;
+    options
 }
 
 pub async fn start() -> LocalSystem {
