@@ -6,6 +6,10 @@
 //! - `run`: the whole system locally (crate `local`: `up`); `send FILE...` sends events into it.
 //! - `bench [N]`: cold start, warm CPU and latency, peak memory and size of each function next
 //!   to a bare `lambda_runtime` echo (the floor), with ratios (crate `bench`).
+//! - `load`: a credential-stuffing hour, compressed, through the local system with
+//!   rate-limited sandboxes; prints what came out (crate `load`).
+//! - `redrive --queue-url URL [--to-queue-url URL]`: hands back what waits in a dead-letter or
+//!   OnFailure queue of a deployed stack (crate `redrive`).
 
 use std::process::ExitCode;
 use xtask::{run, test};
@@ -17,11 +21,15 @@ fn main() -> ExitCode {
         Some("run") => run::local("up", &args[1..]),
         Some("send") => run::local("send", &args[1..]),
         Some("bench") => run::cargo_run("bench", &args[1..]),
+        Some("load") => run::cargo_run("load", &args[1..]),
+        Some("redrive") => run::cargo_run("redrive", &args[1..]),
         _ => {
             eprintln!("usage: cargo xtask test [<test runner args>]");
             eprintln!("       cargo xtask run [--port-base N] [--logs]");
             eprintln!("       cargo xtask send events/auth0/<sample>.json ...");
             eprintln!("       cargo xtask bench [N]");
+            eprintln!("       cargo xtask load [--blocks N --addresses N ...] (see --help)");
+            eprintln!("       cargo xtask redrive --queue-url URL [--to-queue-url URL]");
             return ExitCode::from(2);
         }
     };
