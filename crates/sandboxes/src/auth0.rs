@@ -17,6 +17,7 @@
 //! | `DELETE /api/v2/users/{id}/authentication-methods` | 204, removes every factor |
 //! | `POST /api/v2/users/{id}/multifactor/actions/invalidate-remember-browser` | 204, recorded |
 //! | `POST /api/v2/jobs/verification-email` | `{user_id, client_id?}` → 201 `{type: "verification_email", status: "pending", created_at, id: "job_..."}`; Auth0's verification email (outbox) |
+//! | `GET /_local/stats` | the rate limit's counters ([`crate::rate::RateStats`]) |
 //! | `GET /_local/state` | users, blocks and recorded emails; per user (every user, 0 or empty when none): `logs` (newest first), `sessions`, `refresh_tokens`, `authentication_methods`; `verification_jobs`, `remember_browser_invalidations`, and the plan (`enterprise`), for a person or a browser test |
 //!
 //! Management routes need a bearer token from `/oauth/token`. An email change by PATCH is
@@ -24,6 +25,20 @@
 //! M2M application's `client_id`, unless that is switched off ([`Auth0Sandbox::set_logs_sce`],
 //! `LOCAL_AUTH0_LOGS_SCE=false`): whether the real Auth0 logs `sce` for a Management API
 //! change is unverified, so the local system runs either way.
+//!
+//! # Rate limit
+//! [`Auth0Sandbox::rate`]`().set_limit(..)` (`local up --auth0-rps N`) limits the tenant with one
+//! token bucket for every API route it serves (see [`crate::rate`]; unlimited by default). The
+//! real Auth0 keeps a bucket per endpoint and tenant (reference auth0.md §5); one for the
+//! tenant is the stricter cap, the safe side for a load scenario. With a limit set every answer
+//! carries `x-ratelimit-limit` (the burst), `x-ratelimit-remaining` and `x-ratelimit-reset`
+//! (Unix epoch seconds, rounded up: when the bucket is full again); beyond it a Management API
+//! call is answered `429 {"statusCode":429,"error":"Too Many Requests","message":"Global limit
+//! has been reached","errorCode":"too_many_requests"}` with the same headers, `reset` then the
+//! second the next call will pass; an Authentication API call (`/oauth/token`,
+//! `/dbconnections/change_password`) `429 {"error":"too_many_requests","error_description":
+//! "Global limit has been reached"}` (OAuth's shape, as that API's other refusals; UNVERIFIED).
+//! No `Retry-After`: Auth0 documents it only for M2M-quota 429s.
 //!
 //! # Per-user logs
 //! The seed's `logs` (user id → entries, in the shape the logs endpoint returns; fixed dates in
@@ -78,6 +93,7 @@ use super::{oauth_error, templates::provider_email};
 use crate::{
     Caller, Recorded,
     outbox::{Email, Outbox, OutboxEntry},
+    rate::{self, Limiter, Quota},
     text::random_hex,
 };
 use accounts::{Accounts, AccountsSeed, Actor};
@@ -168,6 +184,8 @@ pub struct Auth0Sandbox {
     logs_sce: Arc<AtomicBool>,
     /// Whether the tenant is on an Enterprise plan (default: yes).
     enterprise: Arc<AtomicBool>,
+    /// The tenant's rate limit (default: none) and its counters.
+    rate: Limiter,
 }
 
 fn email_of(user: &Value) -> Option<String> {
@@ -203,6 +221,7 @@ impl Auth0Sandbox {
             log_stream: Arc::default(),
             logs_sce: Arc::new(AtomicBool::new(true)),
             enterprise: Arc::new(AtomicBool::new(true)),
+            rate: Limiter::default(),
         })
     }
 
@@ -229,6 +248,11 @@ impl Auth0Sandbox {
 
     pub fn settings(&self) -> &Auth0Settings {
         &self.settings
+    }
+
+    /// The tenant's rate limit and counters (unlimited until set).
+    pub fn rate(&self) -> &Limiter {
+        &self.rate
     }
 
     /// Where `sce` logs go (set once by the system).
@@ -365,8 +389,17 @@ impl Auth0Sandbox {
     }
 
     fn routes(&self) -> Router {
-        Router::new()
+        // One bucket for the tenant; each API refuses in its own shape.
+        let provider = |refused: fn(&Quota) -> Response| rate::Provider {
+            refused,
+            accepted: Some(ratelimit_headers),
+        };
+        let authentication = Router::new()
             .route("/oauth/token", post(token))
+            .route("/dbconnections/change_password", post(change_password));
+        let authentication =
+            rate::limited(authentication, &self.rate, provider(authentication_429));
+        let management = Router::new()
             .route("/api/v2/users-by-email", get(users_by_email))
             .route("/api/v2/users/{id}", get(get_user).patch(patch_user))
             .route(
@@ -377,9 +410,11 @@ impl Auth0Sandbox {
                 "/api/v2/user-blocks/{id}",
                 get(get_user_blocks).delete(delete_user_blocks),
             )
-            .route("/dbconnections/change_password", post(change_password))
+            .merge(recovery::routes());
+        rate::limited(management, &self.rate, provider(management_429))
+            .merge(authentication)
             .route("/_local/state", get(local_state))
-            .merge(recovery::routes())
+            .route("/_local/stats", rate::stats_route(&self.rate))
             .with_state(self.clone())
     }
 
@@ -403,6 +438,36 @@ fn api_error(status: StatusCode, message: &str, code: &str) -> Response {
         })),
     )
         .into_response()
+}
+
+/// `x-ratelimit-limit`, `x-ratelimit-remaining`, `x-ratelimit-reset` (reference auth0.md §5).
+fn ratelimit_headers(quota: &Quota, response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit", quota.limit.into());
+    headers.insert("x-ratelimit-remaining", quota.remaining.into());
+    headers.insert("x-ratelimit-reset", quota.reset.into());
+}
+
+/// A Management API call beyond the tenant's limit.
+fn management_429(quota: &Quota) -> Response {
+    let mut response = api_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Global limit has been reached",
+        "too_many_requests",
+    );
+    ratelimit_headers(quota, &mut response);
+    response
+}
+
+/// An Authentication API call beyond the tenant's limit.
+fn authentication_429(quota: &Quota) -> Response {
+    let mut response = oauth_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        "Global limit has been reached",
+    );
+    ratelimit_headers(quota, &mut response);
+    response
 }
 
 /// The refusal, unless the bearer token is one this sandbox issued.

@@ -11,6 +11,13 @@
 //! | the template does not render with these params (strict undefined) | 400 "Template could not be rendered: ..." |
 //! | otherwise | 200 `{"success": true}`, email recorded |
 //!
+//! With a rate limit ([`BloomreachSandbox::rate`], `local up --bloomreach-rps N`; see
+//! [`crate::rate`]) a send beyond it is answered `429 {"success": false, "errors": ["Too many
+//! requests"]}` with `Retry-After` (whole seconds until the next send passes) and records
+//! nothing. UNVERIFIED: Bloomreach documents a 429 for this API but no limit, body or headers
+//! (reference bloomreach.md); the body is its 400s' shape and `Retry-After` is what
+//! send-email reads. `GET /_local/stats` gives the counters.
+//!
 //! The project's template ids are the four `local-<kind>` ids; each renders the starter
 //! template of its kind from `templates/email/` (see [`super::templates`]), as Bloomreach
 //! renders the template a real id names.
@@ -19,6 +26,7 @@ use super::templates::{self, Rendered};
 use crate::{
     Recorded,
     outbox::{Email, Outbox},
+    rate::{self, Limiter, Quota},
 };
 use axum::{
     Json, Router,
@@ -46,6 +54,7 @@ pub struct BloomreachSandbox {
     settings: Arc<BloomreachSettings>,
     sent: Arc<Mutex<Vec<Value>>>,
     outbox: Outbox,
+    rate: Limiter,
 }
 
 impl BloomreachSandbox {
@@ -54,6 +63,7 @@ impl BloomreachSandbox {
             settings: Arc::new(settings),
             sent: Arc::default(),
             outbox,
+            rate: Limiter::default(),
         }
     }
 
@@ -66,12 +76,29 @@ impl BloomreachSandbox {
         self.sent.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The project's rate limit and counters (unlimited until set).
+    pub fn rate(&self) -> &Limiter {
+        &self.rate
+    }
+
     fn routes(&self) -> Router {
-        Router::new()
-            .route("/email/v2/projects/{token}/sync", post(sync))
+        let api = Router::new().route("/email/v2/projects/{token}/sync", post(sync));
+        let provider = rate::Provider {
+            refused: too_many,
+            accepted: None,
+        };
+        rate::limited(api, &self.rate, provider)
             .route("/_local/sent", get(sent))
+            .route("/_local/stats", rate::stats_route(&self.rate))
             .with_state(self.clone())
     }
+}
+
+/// A send beyond the limit (UNVERIFIED shape, see the module's notes).
+fn too_many(quota: &Quota) -> Response {
+    let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
+    rate::retry_after(&mut response, quota);
+    response
 }
 
 fn error(status: StatusCode, message: &str) -> Response {

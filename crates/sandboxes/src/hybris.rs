@@ -7,6 +7,13 @@
 //! | `POST /occ/v2/{site}/passwordRestoreToken` | JSON `{"loginId"}` → 202, reset recorded (2205 and later) |
 //! | `POST /occ/v2/{site}/forgottenpasswordtokens` | form `userId` → 202, reset recorded (legacy) |
 //! | `GET /_local/state` | customers and recorded resets |
+//! | `GET /_local/stats` | the rate limit's counters ([`crate::rate::RateStats`]) |
+//!
+//! With a rate limit ([`HybrisSandbox::rate`], `local up --hybris-rps N`; see [`crate::rate`])
+//! every route but `/_local` ones, the token endpoint included, is answered beyond it with
+//! `429 {"errors":[{"type":"TooManyRequestsError","message":"Too many requests"}]}` and
+//! `Retry-After` (whole seconds), and changes nothing. UNVERIFIED: the reference documents no
+//! rate limit for OCC; the body is OCC's error shape and the type name is made up.
 //!
 //! OCC routes need a bearer token from the token endpoint; another base site is 400
 //! `InvalidResourceError`. A reset for a known customer is written to the outbox too (the
@@ -16,6 +23,7 @@ use super::{oauth_error, templates::provider_email};
 use crate::{
     Recorded,
     outbox::{Email, Outbox},
+    rate::{self, Limiter, Quota},
     text::random_hex,
 };
 use axum::{
@@ -71,6 +79,7 @@ pub struct HybrisSandbox {
     customers: Arc<Vec<Value>>,
     state: Arc<Mutex<ShopState>>,
     outbox: Outbox,
+    rate: Limiter,
 }
 
 /// Why [`HybrisSandbox::new`] cannot use a seed.
@@ -91,6 +100,7 @@ impl HybrisSandbox {
             customers: Arc::new(seed.customers),
             state: Arc::default(),
             outbox,
+            rate: Limiter::default(),
         })
     }
 
@@ -119,8 +129,13 @@ impl HybrisSandbox {
         self.state().resets.clone()
     }
 
+    /// The shop's rate limit and counters (unlimited until set).
+    pub fn rate(&self) -> &Limiter {
+        &self.rate
+    }
+
     fn routes(&self) -> Router {
-        Router::new()
+        let api = Router::new()
             .route("/authorizationserver/oauth/token", post(token))
             .route("/occ/v2/{site}/users/{uid}", get(get_user))
             .route(
@@ -130,8 +145,14 @@ impl HybrisSandbox {
             .route(
                 "/occ/v2/{site}/forgottenpasswordtokens",
                 post(forgotten_password_tokens),
-            )
+            );
+        let provider = rate::Provider {
+            refused: too_many,
+            accepted: None,
+        };
+        rate::limited(api, &self.rate, provider)
             .route("/_local/state", get(local_state))
+            .route("/_local/stats", rate::stats_route(&self.rate))
             .with_state(self.clone())
     }
 
@@ -211,6 +232,17 @@ fn occ_error(status: StatusCode, kind: &str, message: &str) -> Response {
         Json(json!({"errors": [{"type": kind, "message": message}]})),
     )
         .into_response()
+}
+
+/// A call beyond the limit (UNVERIFIED shape, see the module's notes).
+fn too_many(quota: &Quota) -> Response {
+    let mut response = occ_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TooManyRequestsError",
+        "Too many requests",
+    );
+    rate::retry_after(&mut response, quota);
+    response
 }
 
 fn form(body: &Bytes) -> HashMap<String, String> {

@@ -12,6 +12,7 @@ pub mod auth0;
 pub mod bloomreach;
 pub mod hybris;
 pub mod outbox;
+pub mod rate;
 pub mod templates;
 pub mod text;
 
