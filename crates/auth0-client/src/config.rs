@@ -24,6 +24,7 @@ pub const MAX_ATTEMPTS: &str = "AUTH0_MAX_ATTEMPTS";
 pub const BACKOFF_BASE_MS: &str = "AUTH0_BACKOFF_BASE_MS";
 pub const BACKOFF_CAP_MS: &str = "AUTH0_BACKOFF_CAP_MS";
 pub const TOKEN_REFRESH_MARGIN_S: &str = "AUTH0_TOKEN_REFRESH_MARGIN_S";
+pub const MAX_PER_SECOND: &str = "AUTH0_MAX_PER_SECOND";
 
 pub const DEFAULT_TIMEOUT_MS: u64 = 3_000;
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
@@ -58,6 +59,10 @@ pub struct Auth0Config {
     pub backoff: Backoff,
     /// How long before `expires_in` a cached token is replaced.
     pub token_refresh_margin: Duration,
+    /// This container's pace towards Auth0, calls a second (`AUTH0_MAX_PER_SECOND`; unset:
+    /// none). Auth0's limits are per tenant, shared by every caller (docs/operations.md,
+    /// *Bursts*).
+    pub max_per_second: Option<std::num::NonZeroU32>,
 }
 
 /// The M2M application's client credentials. `Debug` shows the client id only.
@@ -112,6 +117,7 @@ impl Auth0Config {
                 cap: Duration::from_millis(DEFAULT_BACKOFF_CAP_MS),
             },
         )?;
+        let max_per_second = env.optional_positive(MAX_PER_SECOND)?;
         let token_refresh_margin = Duration::from_secs(env.parse_or(
             TOKEN_REFRESH_MARGIN_S,
             DEFAULT_TOKEN_REFRESH_MARGIN_S,
@@ -139,6 +145,7 @@ impl Auth0Config {
             timeout,
             backoff,
             token_refresh_margin,
+            max_per_second,
         })
     }
 }
@@ -240,6 +247,7 @@ mod tests {
             (DOMAIN, "secret value.auth0.com"),
             (BASE_URL, "secretvalue.auth0.com"),
             (TIMEOUT_MS, "0"),
+            (MAX_PER_SECOND, "0"),
             (TIMEOUT_MS, "3s-secretvalue"),
             (MAX_ATTEMPTS, "0"),
             (MAX_ATTEMPTS, "-1"),

@@ -72,6 +72,7 @@ pub(crate) struct Http {
     client: reqwest::Client,
     timeout: Duration,
     backoff: Backoff,
+    pacer: Option<lambda_support::pace::Pacer>,
 }
 
 impl Http {
@@ -86,7 +87,14 @@ impl Http {
             client,
             timeout,
             backoff,
+            pacer: None,
         })
+    }
+
+    /// Spaces this container's calls at no more than `per_second` (see `lambda_support::pace`).
+    pub fn paced(mut self, per_second: Option<std::num::NonZeroU32>) -> Self {
+        self.pacer = per_second.map(lambda_support::pace::Pacer::per_second);
+        self
     }
 
     /// Sends `req` until it succeeds or the policy, the attempts or the deadline say stop.
@@ -101,6 +109,13 @@ impl Http {
         let max_attempts = self.backoff.max_attempts.max(1);
         let mut attempt = 1;
         loop {
+            if let Some(pacer) = &self.pacer {
+                let wait = pacer.reserve();
+                if !deadline.allows(wait, Duration::ZERO) {
+                    return Err(Error::new(call, ErrorKind::Timeout));
+                }
+                tokio::time::sleep(wait).await;
+            }
             let remaining = deadline.remaining();
             if remaining.is_zero() {
                 return Err(Error::new(call, ErrorKind::Timeout));
@@ -368,6 +383,36 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(body, b"[]");
+    }
+
+    /// A paced container spaces its calls (4 a second: the fourth goes 750 ms after the
+    /// first), and a pace that leaves no time before the deadline is a timeout, not a call.
+    #[tokio::test]
+    async fn a_paced_container_spaces_its_calls() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
+            .expect(4)
+            .mount(&server)
+            .await;
+        let h = http(1, 2_000).paced(std::num::NonZeroU32::new(4));
+        let req = get(&server, Policy::IDEMPOTENT);
+        let started = std::time::Instant::now();
+        for _ in 0..4 {
+            h.send(&req, None, &Deadline::after(Duration::from_secs(5)))
+                .await
+                .unwrap();
+        }
+        assert!(
+            started.elapsed() >= Duration::from_millis(750),
+            "{:?}",
+            started.elapsed()
+        );
+        let err = h
+            .send(&req, None, &Deadline::after(Duration::from_millis(100)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Timeout);
     }
 
     #[tokio::test]

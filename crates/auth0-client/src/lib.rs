@@ -79,7 +79,9 @@ impl Auth0Client {
     /// Builds the HTTP client (TLS, pool) once. Makes no network call: the first API call
     /// fetches the token.
     pub fn new(config: Auth0Config) -> Result<Self, BuildError> {
-        let http = Http::new(config.timeout, config.backoff).map_err(BuildError)?;
+        let http = Http::new(config.timeout, config.backoff)
+            .map_err(BuildError)?
+            .paced(config.max_per_second);
         let base_url = config.base_url.trim_end_matches('/').to_owned();
         let tokens = TokenCache::new(
             &base_url,
@@ -218,6 +220,7 @@ pub(crate) mod testing {
                 cap: Duration::from_millis(100),
             },
             token_refresh_margin: Duration::from_secs(300),
+            max_per_second: None,
         }
     }
 

@@ -79,6 +79,21 @@ impl Env {
         }
     }
 
+    /// A whole number at least 1, or `None` when unset (a rate, a count that 0 would turn off
+    /// by mistake).
+    pub fn optional_positive(
+        &self,
+        name: &str,
+    ) -> Result<Option<std::num::NonZeroU32>, ConfigError> {
+        match self.optional(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| ConfigError::invalid(name, "a whole number, at least 1")),
+        }
+    }
+
     /// A duration given in milliseconds.
     pub fn millis_or(&self, name: &str, default_ms: u64) -> Result<Duration, ConfigError> {
         self.parse_or(name, default_ms, "a whole number of milliseconds")

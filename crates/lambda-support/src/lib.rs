@@ -11,6 +11,7 @@
 pub mod config;
 pub mod event;
 pub mod http;
+pub mod pace;
 pub mod platform;
 pub mod retry;
 pub mod secrets;

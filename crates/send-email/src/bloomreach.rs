@@ -126,6 +126,7 @@ pub struct Client {
     url: String,
     credentials: Credentials,
     timeout: Duration,
+    pacer: Option<lambda_support::pace::Pacer>,
 }
 
 impl Client {
@@ -144,7 +145,18 @@ impl Client {
             ),
             credentials: api.credentials.clone(),
             timeout: api.timeout,
+            pacer: api
+                .max_per_second
+                .map(lambda_support::pace::Pacer::per_second),
         })
+    }
+
+    /// How long to wait before the next call to keep this container's pace
+    /// (`BLOOMREACH_MAX_PER_SECOND`); zero without one. Takes the slot.
+    pub fn pace(&self) -> Duration {
+        self.pacer
+            .as_ref()
+            .map_or(Duration::ZERO, lambda_support::pace::Pacer::reserve)
     }
 
     /// The longest one [`Client::send`] can take.
@@ -285,6 +297,7 @@ mod tests {
                 secret: SecretString::from("secret-1"),
             },
             timeout,
+            max_per_second: None,
         }
     }
 

@@ -29,6 +29,7 @@ pub const INTEGRATION_ID: &str = "BLOOMREACH_INTEGRATION_ID";
 pub const RESET_PASSWORD_URL: &str = "RESET_PASSWORD_URL";
 pub const SUPPORT_URL: &str = "SUPPORT_URL";
 pub const TIMEOUT_MS: &str = "BLOOMREACH_TIMEOUT_MS";
+pub const MAX_PER_SECOND: &str = "BLOOMREACH_MAX_PER_SECOND";
 pub const MAX_ATTEMPTS: &str = "SEND_MAX_ATTEMPTS";
 pub const BACKOFF_BASE_MS: &str = "SEND_BACKOFF_BASE_MS";
 pub const BACKOFF_CAP_MS: &str = "SEND_BACKOFF_CAP_MS";
@@ -80,6 +81,8 @@ pub struct ApiConfig {
     pub credentials: Credentials,
     /// Per API call.
     pub timeout: Duration,
+    /// This container's pace towards Bloomreach (`BLOOMREACH_MAX_PER_SECOND`; unset: none).
+    pub max_per_second: Option<std::num::NonZeroU32>,
 }
 
 /// The private API key pair (HTTP Basic). `Debug` is redacted by `SecretString`.
@@ -197,6 +200,7 @@ impl Config {
         let base_url = env.url(API_BASE)?;
         let project_token = project_token(env)?;
         let timeout = env.positive_millis_or(TIMEOUT_MS, DEFAULT_TIMEOUT_MS)?;
+        let max_per_second = env.optional_positive(MAX_PER_SECOND)?;
 
         let backoff = env.backoff(
             [MAX_ATTEMPTS, BACKOFF_BASE_MS, BACKOFF_CAP_MS],
@@ -237,6 +241,7 @@ impl Config {
                 project_token,
                 credentials,
                 timeout,
+                max_per_second,
             },
             message,
             backoff,
@@ -408,6 +413,8 @@ mod tests {
             (SUPPORT_URL, "ftp://secretvalue"),
             (TIMEOUT_MS, "0"),
             (TIMEOUT_MS, "5s-secretvalue"),
+            (MAX_PER_SECOND, "0"),
+            (MAX_PER_SECOND, "ten"),
             (MAX_ATTEMPTS, "0"),
             (MAX_ATTEMPTS, "-1"),
             (BACKOFF_BASE_MS, "fast"),

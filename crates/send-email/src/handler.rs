@@ -333,6 +333,24 @@ impl Handler {
         let email = compose(&self.message, detail)?;
         let mut attempt = 0;
         loop {
+            // The container's pace towards Bloomreach comes first; a wait that leaves no time
+            // for the call hands the email back instead.
+            let pace = self.client.pace();
+            if !pace.is_zero() {
+                if !deadline.allows(pace, self.client.timeout()) {
+                    return Err(HandlerError::Send {
+                        kind: detail.kind.as_str(),
+                        log_id: detail.log_id.clone(),
+                        attempts: attempt,
+                        deadline_reached: true,
+                        source: SendError::Transient {
+                            cause: TransientCause::Timeout,
+                            retry_after: None,
+                        },
+                    });
+                }
+                tokio::time::sleep(pace).await;
+            }
             // Every call, the first included, ends before the deadline: an answer that comes
             // after Lambda has given up would be retried and send the email twice.
             let budget = deadline.remaining();

@@ -14,6 +14,14 @@ use test_support::sqs::{batch, batch_of_bodies};
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
 
 async fn handler(bloomreach: &MockServer, max_attempts: u32) -> Handler {
+    handler_with(bloomreach, max_attempts, &[]).await
+}
+
+async fn handler_with(
+    bloomreach: &MockServer,
+    max_attempts: u32,
+    extra: &[(&str, &str)],
+) -> Handler {
     let mut pairs: Vec<(String, String)> = vec![
         ("BLOOMREACH_API_BASE".into(), bloomreach.uri()),
         ("BLOOMREACH_PROJECT_TOKEN".into(), "project-1".into()),
@@ -29,6 +37,7 @@ async fn handler(bloomreach: &MockServer, max_attempts: u32) -> Handler {
             format!("tpl-{}", kind.as_str()),
         ));
     }
+    pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config = Config::from_env(&Env::from_pairs(pairs), async || unreachable!())
         .await
         .unwrap();
@@ -155,5 +164,35 @@ async fn a_payload_that_is_not_a_batch_fails_the_invocation() {
     assert_eq!(
         lambda_runtime::Diagnostic::from(err).error_type,
         "MalformedEvent"
+    );
+}
+
+/// `BLOOMREACH_MAX_PER_SECOND` spaces this container's calls: five emails at 5 a second take
+/// four intervals of 200 ms (the first goes at once).
+#[tokio::test]
+async fn the_container_keeps_its_pace_towards_bloomreach() {
+    let bloomreach = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(5)
+        .mount(&bloomreach)
+        .await;
+    let h = handler_with(&bloomreach, 1, &[("BLOOMREACH_MAX_PER_SECOND", "5")]).await;
+    let started = std::time::Instant::now();
+    let outcome = h
+        .handle_batch(invocation(batch(&[
+            event(1),
+            event(2),
+            event(3),
+            event(4),
+            event(5),
+        ])))
+        .await
+        .unwrap();
+    assert!(failures(&outcome.response()).is_empty());
+    assert!(
+        started.elapsed() >= Duration::from_millis(800),
+        "{:?}",
+        started.elapsed()
     );
 }
