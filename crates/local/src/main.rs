@@ -2,8 +2,12 @@
 //! `cargo xtask send <file>...` (`local send`) sends events into it and prints every hop.
 
 use clap::{ArgAction, Args, Parser, Subcommand};
-use local::{LocalError, LocalSystem, Options, Ports, StateFile, send, workspace_root};
+use local::{
+    LocalError, LocalSystem, Options, Ports, StateFile, sandbox::rate::RateLimit, send,
+    system::RateLimits, workspace_root,
+};
 use std::{
+    num::NonZeroU32,
     path::{Path, PathBuf},
     process::ExitCode,
 };
@@ -35,7 +39,10 @@ the terminal). One system per clone: the clone is the folder you run it in (or
 LOCAL_WORKSPACE). --auth0-sce off (or LOCAL_AUTH0_LOGS_SCE=false): the Auth0 sandbox
 logs no `sce` for a Management API email change (default on). --auth0-plan other (or
 LOCAL_AUTH0_PLAN=other): the Auth0 sandbox answers as a tenant without Enterprise's
-sign-out-everywhere endpoints (default enterprise).",
+sign-out-everywhere endpoints (default enterprise). --auth0-rps N, --bloomreach-rps N,
+--hybris-rps N (or LOCAL_AUTH0_RPS, LOCAL_BLOOMREACH_RPS, LOCAL_HYBRIS_RPS): that sandbox
+lets N requests a second through (bursts up to N) and answers the rest 429 as its
+provider does (default unlimited); counters at its GET /_local/stats.",
         next_line_help = true
     )]
     Up(UpArgs),
@@ -95,7 +102,44 @@ struct UpArgs {
         action = ArgAction::Set,
     )]
     auth0_enterprise: bool,
+    /// The Auth0 sandbox's rate limit, requests a second for the tenant (bursts up to N);
+    /// beyond it 429 with x-ratelimit-* headers
+    #[arg(
+        long = "auth0-rps",
+        verbatim_doc_comment,
+        value_name = "N|unlimited",
+        env = "LOCAL_AUTH0_RPS",
+        default_value = "unlimited",
+        value_parser = |v: &str| rps(v, "--auth0-rps", "LOCAL_AUTH0_RPS"),
+    )]
+    auth0_rps: Rps,
+    /// The Bloomreach sandbox's rate limit, requests a second (bursts up to N);
+    /// beyond it 429 with Retry-After
+    #[arg(
+        long = "bloomreach-rps",
+        verbatim_doc_comment,
+        value_name = "N|unlimited",
+        env = "LOCAL_BLOOMREACH_RPS",
+        default_value = "unlimited",
+        value_parser = |v: &str| rps(v, "--bloomreach-rps", "LOCAL_BLOOMREACH_RPS"),
+    )]
+    bloomreach_rps: Rps,
+    /// The Hybris sandbox's rate limit, requests a second (bursts up to N);
+    /// beyond it 429 with Retry-After
+    #[arg(
+        long = "hybris-rps",
+        verbatim_doc_comment,
+        value_name = "N|unlimited",
+        env = "LOCAL_HYBRIS_RPS",
+        default_value = "unlimited",
+        value_parser = |v: &str| rps(v, "--hybris-rps", "LOCAL_HYBRIS_RPS"),
+    )]
+    hybris_rps: Rps,
 }
+
+/// A sandbox's rate limit as given: `None` is unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rps(Option<RateLimit>);
 
 #[derive(Debug, Args)]
 struct SendArgs {
@@ -141,6 +185,21 @@ fn plan(value: &str) -> Result<bool, String> {
         "other" => Ok(false),
         _ => Err("--auth0-plan needs enterprise or other (LOCAL_AUTH0_PLAN too)".to_owned()),
     }
+}
+
+/// `--*-rps` and `LOCAL_*_RPS`: a whole number of requests a second, or `unlimited` (also
+/// empty or 0, as an empty setting means the default).
+fn rps(value: &str, flag: &str, env: &str) -> Result<Rps, String> {
+    let value = value.trim();
+    if value.is_empty() || value == "unlimited" {
+        return Ok(Rps(None));
+    }
+    value
+        .parse::<u32>()
+        .map(|n| Rps(NonZeroU32::new(n).map(RateLimit::per_second)))
+        .map_err(|_| {
+            format!("{flag} (or {env}) needs a whole number of requests a second, or unlimited")
+        })
 }
 
 fn main() -> ExitCode {
@@ -225,6 +284,11 @@ fn up(args: UpArgs) -> Result<(), LocalError> {
     );
     options.auth0_logs_sce = args.auth0_sce;
     options.auth0_enterprise = args.auth0_enterprise;
+    options.rate_limits = RateLimits {
+        auth0: args.auth0_rps.0,
+        bloomreach: args.bloomreach_rps.0,
+        hybris: args.hybris_rps.0,
+    };
     options.ports = Ports::from_base(args.port_base);
     // Settings that are not Unicode cannot be a function's setting: left out.
     options.env = std::env::vars_os()
@@ -378,6 +442,21 @@ fn banner(
             format!("(site {}; GET /_local/state)", h.base_site())
         }),
     ));
+    // Limits only when set: an unlimited run's banner is as it was.
+    let limits = &options.rate_limits;
+    for (name, limit, url) in [
+        ("Auth0", limits.auth0, &e.auth0),
+        ("Bloomreach", limits.bloomreach, &e.bloomreach),
+        ("Hybris", limits.hybris, &e.hybris),
+    ] {
+        // A real provider (no sandbox) is not limited here.
+        if let (Some(l), Some(_)) = (limit, url) {
+            line(format!(
+                "  {name} rate limit {}/s, bursts up to {} (counters: GET /_local/stats)",
+                l.per_second, l.burst
+            ));
+        }
+    }
     let index = system.outbox().index();
     line(format!(
         "Outbox                 file://{}   (newest first; open in a browser)",
@@ -443,4 +522,31 @@ fn send_cmd(args: SendArgs) -> Result<(), LocalError> {
         sent.iter().map(|s| s.event_ids.len()).sum::<usize>()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rps_is_a_whole_number_or_unlimited() {
+        let parse = |v: &str| rps(v, "--bloomreach-rps", "LOCAL_BLOOMREACH_RPS");
+        assert_eq!(
+            parse(" 5 "),
+            Ok(Rps(NonZeroU32::new(5).map(RateLimit::per_second)))
+        );
+        for unlimited in ["unlimited", "", "0"] {
+            assert_eq!(parse(unlimited), Ok(Rps(None)), "{unlimited:?}");
+        }
+        let refused = parse("2.5").unwrap_err();
+        assert!(refused.contains("LOCAL_BLOOMREACH_RPS"), "{refused}");
+        let cli = Cli::try_parse_from(["local", "up", "--hybris-rps", "3"]).unwrap();
+        let Command::Up(args) = cli.command else {
+            panic!("up")
+        };
+        assert_eq!(
+            args.hybris_rps,
+            Rps(NonZeroU32::new(3).map(RateLimit::per_second))
+        );
+    }
 }

@@ -4,9 +4,9 @@
 
 mod common;
 
-use local::{LocalSystem, hops::What, send};
+use local::{LocalSystem, hops::What};
 use send_email::dedupe::MemoryStore;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::Duration;
 use test_support::logs::logs;
 
@@ -54,12 +54,7 @@ async fn the_same_log_sent_twice_gives_one_email_and_a_duplicate() {
 
 /// The `limit_wc` sample as another log (its own `log_id`) for the same address.
 fn block_log(n: u32) -> Value {
-    let mut log = send::read_json(&common::sample_path("limit_wc")).expect("sample");
-    let log_id = format!("9002026112009581104300000000000{n:04}");
-    log["id"] = json!(format!("6a7e8feb-0000-4000-8000-{n:012}"));
-    log["detail"]["log_id"] = json!(log_id);
-    log["detail"]["data"]["log_id"] = json!(log_id);
-    log
+    common::sample_as_log("limit_wc", "9002026112009581104300000000000", n)
 }
 
 async fn put(

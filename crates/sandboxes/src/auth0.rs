@@ -448,26 +448,31 @@ fn ratelimit_headers(quota: &Quota, response: &mut Response) {
     headers.insert("x-ratelimit-reset", quota.reset.into());
 }
 
-/// A Management API call beyond the tenant's limit.
-fn management_429(quota: &Quota) -> Response {
-    let mut response = api_error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "Global limit has been reached",
-        "too_many_requests",
-    );
+/// Auth0's words for a call beyond the tenant's limit.
+const LIMIT_REACHED: &str = "Global limit has been reached";
+
+/// `response`, a refusal beyond the limit, with the rate-limit headers.
+fn refused(mut response: Response, quota: &Quota) -> Response {
     ratelimit_headers(quota, &mut response);
     response
 }
 
+/// A Management API call beyond the tenant's limit.
+fn management_429(quota: &Quota) -> Response {
+    let code = "too_many_requests";
+    refused(
+        api_error(StatusCode::TOO_MANY_REQUESTS, LIMIT_REACHED, code),
+        quota,
+    )
+}
+
 /// An Authentication API call beyond the tenant's limit.
 fn authentication_429(quota: &Quota) -> Response {
-    let mut response = oauth_error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too_many_requests",
-        "Global limit has been reached",
-    );
-    ratelimit_headers(quota, &mut response);
-    response
+    let code = "too_many_requests";
+    refused(
+        oauth_error(StatusCode::TOO_MANY_REQUESTS, code, LIMIT_REACHED),
+        quota,
+    )
 }
 
 /// The refusal, unless the bearer token is one this sandbox issued.

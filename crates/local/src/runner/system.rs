@@ -15,7 +15,7 @@ use crate::{
     runner::tracker::{Caller, Tracker, bind, serve},
     sandbox::{
         Auth0Sandbox, Auth0Settings, BloomreachSandbox, BloomreachSettings, HybrisSandbox,
-        HybrisSettings, Running, Sandbox, auth0, hybris,
+        HybrisSettings, Running, Sandbox, auth0, hybris, rate::RateLimit,
     },
 };
 use axum::{
@@ -86,6 +86,9 @@ pub struct Options {
     /// Whether the Auth0 sandbox answers as an Enterprise tenant (sign out everywhere works;
     /// default `true`; `--auth0-plan other` for `up`).
     pub auth0_enterprise: bool,
+    /// Each sandbox's rate limit (default `None`: unlimited; `--auth0-rps`, `--bloomreach-rps`,
+    /// `--hybris-rps` for `up`).
+    pub rate_limits: RateLimits,
     pub hybris_seed: String,
     /// The Dixa card template the preview renders (read on every request).
     pub card: PathBuf,
@@ -109,6 +112,7 @@ impl Options {
             auth0_seed: auth0::DEFAULT_SEED.to_owned(),
             auth0_logs_sce: true,
             auth0_enterprise: true,
+            rate_limits: RateLimits::default(),
             function_env: Vec::new(),
             time_scale: 1.0,
             hybris_seed: hybris::DEFAULT_SEED.to_owned(),
@@ -121,6 +125,14 @@ impl Options {
             template,
         }
     }
+}
+
+/// A rate limit per sandbox; `None`: unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    pub auth0: Option<RateLimit>,
+    pub bloomreach: Option<RateLimit>,
+    pub hybris: Option<RateLimit>,
 }
 
 /// The running system. Dropping it stops the servers.
@@ -250,6 +262,7 @@ impl LocalSystem {
                 let sandbox = Auth0Sandbox::new(settings, &options.auth0_seed, outbox.clone())?;
                 sandbox.set_logs_sce(options.auth0_logs_sce);
                 sandbox.set_enterprise(options.auth0_enterprise);
+                sandbox.rate().set_limit(options.rate_limits.auth0);
                 start(listener, &sandbox)?;
                 Some(sandbox)
             }
@@ -267,6 +280,7 @@ impl LocalSystem {
                         .collect(),
                 };
                 let sandbox = BloomreachSandbox::new(settings, outbox.clone());
+                sandbox.rate().set_limit(options.rate_limits.bloomreach);
                 start(listener, &sandbox)?;
                 Some(sandbox)
             }
@@ -280,6 +294,7 @@ impl LocalSystem {
                     base_site: String::new(),
                 };
                 let sandbox = HybrisSandbox::new(settings, &options.hybris_seed, outbox.clone())?;
+                sandbox.rate().set_limit(options.rate_limits.hybris);
                 start(listener, &sandbox)?;
                 Some(sandbox)
             }

@@ -52,6 +52,17 @@ pub fn sample_path(name: &str) -> PathBuf {
         .join(format!("{name}.json"))
 }
 
+/// The sample `name` as another log: its own event id and `log_id`, both made from `n` (the
+/// `log_id` after `prefix`, so that tests can keep their logs apart).
+pub fn sample_as_log(name: &str, prefix: &str, n: u32) -> serde_json::Value {
+    let mut log = send::read_json(&sample_path(name)).expect("sample");
+    let log_id = serde_json::json!(format!("{prefix}{n:04}"));
+    log["id"] = serde_json::json!(format!("6a7e8feb-0000-4000-8000-{n:012}"));
+    log["detail"]["log_id"] = log_id.clone();
+    log["detail"]["data"]["log_id"] = log_id;
+    log
+}
+
 /// Puts the sample through PutEvents with the real client and waits until every invocation it
 /// caused has finished; returns the accepted event ids and the hops of those traces.
 pub async fn put_sample(
@@ -69,10 +80,22 @@ pub async fn put(
     client: &aws_sdk_eventbridge::Client,
     event: &serde_json::Value,
 ) -> (Vec<String>, Vec<Hop>) {
-    let entry = send::entry_for(event, None).expect("entry");
+    put_all(system, client, std::slice::from_ref(event)).await
+}
+
+/// Puts events (up to PutEvents' 10) in one call, as [`put`] does one.
+pub async fn put_all(
+    system: &LocalSystem,
+    client: &aws_sdk_eventbridge::Client,
+    events: &[serde_json::Value],
+) -> (Vec<String>, Vec<Hop>) {
+    let entries = events
+        .iter()
+        .map(|event| send::entry_for(event, None).expect("entry"))
+        .collect();
     let out = client
         .put_events()
-        .entries(entry)
+        .set_entries(Some(entries))
         .send()
         .await
         .expect("PutEvents");
