@@ -137,6 +137,23 @@ impl Queues {
         received
     }
 
+    /// Makes these messages visible again at `at` (or at once when `at` has passed).
+    pub fn release(&self, queue: &str, message_ids: &[String], at: Instant) {
+        let mut released = false;
+        if let Some(messages) = self.lock().get_mut(queue) {
+            for m in messages
+                .iter_mut()
+                .filter(|m| message_ids.contains(&m.message_id))
+            {
+                m.visible_at = at;
+                released = true;
+            }
+        }
+        if released {
+            self.changed.notify_waiters();
+        }
+    }
+
     /// Deletes these messages (the function handled them).
     pub fn delete(&self, queue: &str, message_ids: &[String]) {
         if let Some(messages) = self.lock().get_mut(queue) {

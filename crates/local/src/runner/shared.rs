@@ -334,7 +334,11 @@ impl Shared {
         mut stop: watch::Receiver<bool>,
     ) {
         let slots = Arc::new(Semaphore::new(source.max_concurrency.unwrap_or(1_000)));
-        let visibility = self.scaled(Duration::from_secs(source.visibility_timeout_s));
+        // A batch keeps its messages until it ends, then a failed one waits out the (scaled)
+        // visibility timeout from its receive. In AWS the visibility timeout, six times the
+        // function's timeout, is what keeps a running batch's messages from being received
+        // again; scaled down for tests it would not be, so the end of the batch does.
+        let held = Duration::from_secs(86_400);
         loop {
             let permit = tokio::select! {
                 p = Arc::clone(&slots).acquire_owned() => match p { Ok(p) => p, Err(_) => return },
@@ -344,7 +348,7 @@ impl Shared {
                 let got = self.queues.receive(
                     &source.queue,
                     source.batch_size,
-                    visibility,
+                    held,
                     source.dead_letter.as_ref(),
                 );
                 for m in &got.dead_lettered {
@@ -383,6 +387,7 @@ impl Shared {
         source: &QueueSource,
         batch: Vec<Message>,
     ) {
+        let received = tokio::time::Instant::now();
         let request_id = uuid::Uuid::new_v4().to_string();
         let payload = crate::aws::sqs::event(
             &source.queue,
@@ -486,6 +491,10 @@ impl Shared {
             }
         }
         self.queues.delete(&source.queue, &done);
+        let failed: Vec<String> = failed.into_iter().collect();
+        let visibility = self.scaled(Duration::from_secs(source.visibility_timeout_s));
+        self.queues
+            .release(&source.queue, &failed, received + visibility);
     }
 
     /// Redrives `queue`: a dead-letter queue's messages go back to the queue that feeds it
