@@ -281,39 +281,11 @@ async fn look_up_then_act_with_the_minted_token() {
     );
 }
 
-/// The email history's table on moto, as `EmailHistoryTable` has it (keys only).
+/// The email history's table on moto, as `EmailHistoryTable` has it.
 async fn create_history_table(sdk: &aws_types::SdkConfig) -> (aws_sdk_dynamodb::Client, String) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    use email_history::store::{ADDRESS_KEY, CHANGE_ID};
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
     let table = test_support::unique("email-history");
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |name: &str, key_type| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(key_type)
-            .build()
-            .unwrap()
-    };
-    dynamo
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(attribute(ADDRESS_KEY))
-        .attribute_definitions(attribute(CHANGE_ID))
-        .key_schema(key(ADDRESS_KEY, KeyType::Hash))
-        .key_schema(key(CHANGE_ID, KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    test_support::aws::create_email_history_table(&dynamo, &table).await;
     (dynamo, table)
 }
 

@@ -2,12 +2,9 @@
 //! local run's memory. Time is moved on the clock, never slept.
 
 use auth0_events::EmailAddress;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use email_history::{
     Change, ChangedBy, DynamoDbHistory, EmailHistory, HistoryError, HistoryKey, HistoryStore,
-    MemoryHistory, Recorded, store,
+    MemoryHistory, Recorded,
 };
 use lambda_support::{Env, MemoryStores, Platform, SecretString, time::Clock};
 use std::{sync::Arc, time::Duration};
@@ -23,41 +20,12 @@ fn address(s: &str) -> EmailAddress {
     EmailAddress::parse(s).unwrap()
 }
 
-async fn create_table(dynamo: &aws_sdk_dynamodb::Client) -> String {
-    let table = test_support::unique("email-history");
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |name: &str, key_type| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(key_type)
-            .build()
-            .unwrap()
-    };
-    dynamo
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(attribute(store::ADDRESS_KEY))
-        .attribute_definitions(attribute(store::CHANGE_ID))
-        .key_schema(key(store::ADDRESS_KEY, KeyType::Hash))
-        .key_schema(key(store::CHANGE_ID, KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    table
-}
-
 async fn moto_table() -> (aws_sdk_dynamodb::Client, String, test_support::moto::Moto) {
     let moto = test_support::moto::server().await;
     let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    let table = create_table(&dynamo).await;
+    let table = test_support::unique("email-history");
+    test_support::aws::create_email_history_table(&dynamo, &table).await;
     (dynamo, table, moto)
 }
 

@@ -3,12 +3,9 @@
 //! recorded in the email history's DynamoDB table, after its emails.
 
 use auth0_events::{EmailAddress, send_email};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use email_bus::{PublishError, Publisher};
-use email_history::{HistoryKey, store};
+use email_history::HistoryKey;
 use email_transform::{Config, Handler};
 use lambda_runtime::Diagnostic;
 use lambda_support::{
@@ -135,31 +132,7 @@ const SCE_CLIENT_ID: &str = "kN3pQ8rT5vW2xY7zA1bC4dE6fG9hJ0kL";
 /// The email history's table as the template declares it (`EmailHistoryTable`).
 async fn create_history_table(dynamo: &aws_sdk_dynamodb::Client) -> String {
     let table = test_support::unique("email-history");
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |name: &str, key_type| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(key_type)
-            .build()
-            .unwrap()
-    };
-    dynamo
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(attribute(store::ADDRESS_KEY))
-        .attribute_definitions(attribute(store::CHANGE_ID))
-        .key_schema(key(store::ADDRESS_KEY, KeyType::Hash))
-        .key_schema(key(store::CHANGE_ID, KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    test_support::aws::create_email_history_table(dynamo, &table).await;
     table
 }
 

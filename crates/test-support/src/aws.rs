@@ -47,6 +47,61 @@ pub async fn create_secret(
     created.arn().expect("the new secret's ARN").to_owned()
 }
 
+/// The template the functions deploy with, for what a test builds on moto as it declares.
+fn template() -> sam_template::Template {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
+    sam_template::Template::read(&path).expect("infra/template.yaml")
+}
+
+/// Creates the email history's table `name` on moto with the keys and billing mode that
+/// `EmailHistoryTable` in `infra/template.yaml` declares, read from the template so that the
+/// tests' table cannot drift from the deployed one. TTL, backups and encryption are left out:
+/// they change nothing a test reads.
+pub async fn create_email_history_table(client: &aws_sdk_dynamodb::Client, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let template = template();
+    let table = &template.resource("EmailHistoryTable")["Properties"];
+    let field = |v: &serde_json::Value, key: &str| {
+        v[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("EmailHistoryTable: {key} in {v}"))
+            .to_owned()
+    };
+    let attributes = sam_template::as_list(&table["AttributeDefinitions"])
+        .into_iter()
+        .map(|a| {
+            AttributeDefinition::builder()
+                .attribute_name(field(a, "AttributeName"))
+                .attribute_type(ScalarAttributeType::from(
+                    field(a, "AttributeType").as_str(),
+                ))
+                .build()
+                .expect("an attribute definition")
+        })
+        .collect();
+    let keys = sam_template::as_list(&table["KeySchema"])
+        .into_iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(field(k, "AttributeName"))
+                .key_type(KeyType::from(field(k, "KeyType").as_str()))
+                .build()
+                .expect("a key schema element")
+        })
+        .collect();
+    client
+        .create_table()
+        .table_name(name)
+        .set_attribute_definitions(Some(attributes))
+        .set_key_schema(Some(keys))
+        .billing_mode(BillingMode::from(field(table, "BillingMode").as_str()))
+        .send()
+        .await
+        .expect("CreateTable (the email history) on moto");
+}
+
 /// An EventBridge bus whose rule forwards matching events to an SQS queue, on moto: reading
 /// the queue shows what the rule matched.
 pub struct BusWithQueue {

@@ -2,8 +2,9 @@
 //! fixtures the tests share (Auth0 users and mocks, provider settings, API Gateway events).
 //!
 //! - [`moto`]: an AWS-compatible endpoint (moto server) for the real SDK clients.
-//! - [`aws`]: an `SdkConfig` pointed at such an endpoint with dummy credentials, and
-//!   [`aws::fetched_at_once`], which shows whether a configuration fetches its secrets at once.
+//! - [`aws`]: an `SdkConfig` pointed at such an endpoint with dummy credentials,
+//!   [`aws::fetched_at_once`], which shows whether a configuration fetches its secrets at once,
+//!   and [`aws::create_email_history_table`], the email history's table as the template has it.
 //! - [`runtime`]: the Lambda Runtime API, so a function's real binary runs as Lambda runs it.
 //! - [`logs`]: capture of tracing output, and checks that no email address or secret leaked.
 //! - [`auth0`]: an Auth0 tenant on wiremock (client settings, token endpoint, Management API
