@@ -45,7 +45,13 @@ pub struct HybrisConfig {
 pub struct Config {
     pub hybris: HybrisConfig,
     pub auth0: Auth0Config,
+    /// `DEDUPE_TABLE_NAME`: where the reset window's records live; without it, no window.
+    pub dedupe_table: Option<String>,
+    /// `RESET_WINDOW_MINUTES`: one Hybris reset per identifier per this long (zero: none).
+    pub reset_window: Duration,
 }
+
+pub const DEFAULT_RESET_WINDOW_MINUTES: u64 = 15;
 
 const CREDENTIALS: &[Field] = &[
     Field {
@@ -113,11 +119,23 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         // The two secrets are fetched at once: a cold start waits for one Secrets Manager
         // round trip, not two in a row.
+        let reset_window = Duration::from_secs(
+            60 * env.parse_or(
+                "RESET_WINDOW_MINUTES",
+                DEFAULT_RESET_WINDOW_MINUTES,
+                "a whole number of minutes",
+            )?,
+        );
         let (hybris, auth0) = tokio::try_join!(
             HybrisConfig::from_env(env, async || secrets_client().await),
             Auth0Config::from_env(env, async || secrets_client().await),
         )?;
-        Ok(Self { hybris, auth0 })
+        Ok(Self {
+            hybris,
+            auth0,
+            dedupe_table: env.optional("DEDUPE_TABLE_NAME"),
+            reset_window,
+        })
     }
 }
 
@@ -177,6 +195,8 @@ mod tests {
         assert_eq!(c.hybris.base_url, "https://commerce.shop.example");
         assert_eq!(c.hybris.reset_endpoint, ResetEndpoint::PasswordRestoreToken);
         assert_eq!(c.hybris.timeout, Duration::from_secs(5));
+        assert_eq!(c.reset_window, Duration::from_secs(15 * 60));
+        assert_eq!(c.dedupe_table, None);
         assert!(!format!("{c:?}").contains("s3cret-value"));
     }
 
@@ -188,6 +208,13 @@ mod tests {
             load(pairs).await.unwrap().hybris.reset_endpoint,
             ResetEndpoint::ForgottenPasswordTokens
         );
+        let mut pairs = base();
+        pairs.push(("RESET_WINDOW_MINUTES", "a quarter"));
+        let err = load(pairs).await.unwrap_err().to_string();
+        assert!(err.contains("RESET_WINDOW_MINUTES"), "{err}");
+        let mut pairs = base();
+        pairs.push(("RESET_WINDOW_MINUTES", "0"));
+        assert_eq!(load(pairs).await.unwrap().reset_window, Duration::ZERO);
         let mut pairs = base();
         pairs.push(("HYBRIS_RESET_ENDPOINT", "v1"));
         let err = load(pairs).await.unwrap_err().to_string();

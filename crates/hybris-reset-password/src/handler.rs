@@ -1,7 +1,8 @@
 //! The Lambda handler: `fcpr` log → Hybris look-up → Hybris reset → Auth0 unblock.
 //!
 //! The steps run in that order so that a Hybris failure never leaves an Auth0 unblock behind
-//! without a reset email, and an unknown customer changes nothing anywhere.
+//! without a reset email, and an unknown customer changes nothing anywhere. Before them, with a
+//! reset window ([`crate::window`]), a repeat for the same identifier stops there.
 //!
 //! What each failure answers (outcome or `errorType`) and the state it leaves:
 //! [docs/operations.md, Customers not yet in Auth0](../../../docs/operations.md#customers-not-yet-in-auth0-fcpr).
@@ -12,9 +13,12 @@ use crate::{
     config::Config,
     hybris::{HybrisClient, HybrisError},
     outcome::{Outcome, SkipReason},
+    window::ResetWindow,
 };
 use auth0_client::Auth0Client;
-use auth0_events::{AddressProblem, Auth0Event, LogType, MalformedEvent};
+use auth0_events::EmailAddress;
+use auth0_events::{AddressProblem, Auth0Event, LogId, LogType, MalformedEvent};
+use dedupe_store::DedupeError;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use lambda_support::retry::Deadline;
 use serde_json::Value;
@@ -32,6 +36,12 @@ pub enum HandlerError {
         #[source]
         source: HybrisError,
     },
+    #[error("log {log_id}: {source}")]
+    Window {
+        log_id: String,
+        #[source]
+        source: DedupeError,
+    },
     #[error(
         "log {log_id}: Hybris reset email sent, but clearing Auth0 brute-force blocks failed: {source}"
     )]
@@ -46,6 +56,7 @@ impl HandlerError {
     pub fn error_type(&self) -> &'static str {
         match self {
             HandlerError::Malformed(_) => "MalformedEvent",
+            HandlerError::Window { .. } => "DedupeStoreFailed",
             HandlerError::Hybris { source, .. } if source.is_transient() => "HybrisUnavailable",
             HandlerError::Hybris { .. } => "HybrisRefused",
             HandlerError::Auth0 { source, .. } if source.is_transient() => "Auth0Unavailable",
@@ -67,6 +78,7 @@ impl From<HandlerError> for Diagnostic {
 pub struct Handler {
     hybris: HybrisClient,
     auth0: Auth0Client,
+    window: Option<ResetWindow>,
 }
 
 impl Handler {
@@ -81,7 +93,14 @@ impl Handler {
             hybris: HybrisClient::new(config.hybris)
                 .map_err(|_| "could not build the Hybris HTTP client".to_owned())?,
             auth0: Auth0Client::new(config.auth0).map_err(|e| e.to_string())?,
+            window: None,
         })
+    }
+
+    /// One reset per identifier per window (see [`crate::window`]).
+    pub fn with_window(mut self, window: ResetWindow) -> Self {
+        self.window = Some(window);
+        self
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Outcome, HandlerError> {
@@ -125,37 +144,70 @@ impl Handler {
             Err(_) => return skipped(SkipReason::NoAddress),
         };
 
+        let Some(window) = &self.window else {
+            return self.reset(&event.log_id, &email, deadline).await;
+        };
+        let key = ResetWindow::key(&email);
+        let free = window
+            .claim(&key)
+            .await
+            .map_err(|source| HandlerError::Window {
+                log_id: log_id.to_owned(),
+                source,
+            })
+            .inspect_err(|e| tracing::error!(log_id, error = %e, "reset window store failed"))?;
+        if !free {
+            return skipped(SkipReason::RepeatWithinWindow);
+        }
+        let result = self.reset(&event.log_id, &email, deadline).await;
+        // The retry of this event must find the window free, or nobody would do the work.
+        if result.is_err()
+            && let Err(e) = window.release(&key).await
+        {
+            tracing::warn!(log_id, error = %e, "could not give the reset window back");
+        }
+        result
+    }
+
+    /// Look-up, reset, unblock: the work the window guards.
+    async fn reset(
+        &self,
+        log_id: &LogId,
+        email: &EmailAddress,
+        deadline: &Deadline,
+    ) -> Result<Outcome, HandlerError> {
+        let log_id_str = log_id.as_str();
         let hybris_err = |source| HandlerError::Hybris {
-            log_id: log_id.to_owned(),
+            log_id: log_id_str.to_owned(),
             source,
         };
-        let exists = self.hybris.customer_exists(&email, deadline).await.map_err(hybris_err)
-            .inspect_err(|e| tracing::error!(log_id, error_type = e.error_type(), error = %e, "Hybris look-up failed"))?;
+        let exists = self.hybris.customer_exists(email, deadline).await.map_err(hybris_err)
+            .inspect_err(|e| tracing::error!(log_id = log_id_str, error_type = e.error_type(), error = %e, "Hybris look-up failed"))?;
         if !exists {
             tracing::info!(
-                log_id,
+                log_id = log_id_str,
                 outcome = "not_in_hybris",
                 "customer in neither Auth0 nor Hybris; nothing sent"
             );
             return Ok(Outcome::NotInHybris {
-                log_id: event.log_id.clone(),
+                log_id: log_id.clone(),
             });
         }
-        self.hybris.start_reset(&email, deadline).await.map_err(hybris_err)
-            .inspect_err(|e| tracing::error!(log_id, error_type = e.error_type(), error = %e, "Hybris reset failed"))?;
-        tracing::info!(log_id, "Hybris reset email requested");
+        self.hybris.start_reset(email, deadline).await.map_err(hybris_err)
+            .inspect_err(|e| tracing::error!(log_id = log_id_str, error_type = e.error_type(), error = %e, "Hybris reset failed"))?;
+        tracing::info!(log_id = log_id_str, "Hybris reset email requested");
         self.auth0
             .delete_user_blocks_by_identifier(email.as_str(), deadline)
             .await
-            .map_err(|source| HandlerError::Auth0 { log_id: log_id.to_owned(), source })
-            .inspect_err(|e| tracing::error!(log_id, error_type = e.error_type(), error = %e, "clearing Auth0 blocks failed"))?;
+            .map_err(|source| HandlerError::Auth0 { log_id: log_id_str.to_owned(), source })
+            .inspect_err(|e| tracing::error!(log_id = log_id_str, error_type = e.error_type(), error = %e, "clearing Auth0 blocks failed"))?;
         tracing::info!(
-            log_id,
+            log_id = log_id_str,
             outcome = "reset_started",
             "Hybris reset started and Auth0 brute-force blocks cleared"
         );
         Ok(Outcome::ResetStarted {
-            log_id: event.log_id.clone(),
+            log_id: log_id.clone(),
             auth0_blocks_cleared: true,
         })
     }

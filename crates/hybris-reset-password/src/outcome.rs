@@ -37,6 +37,9 @@ pub enum SkipReason {
     NoAddress,
     /// The field is there but is not an email address.
     InvalidAddress,
+    /// An earlier `fcpr` for this identifier took the reset window (`RESET_WINDOW_MINUTES`):
+    /// no Hybris call, no Auth0 call.
+    RepeatWithinWindow,
 }
 
 impl SkipReason {
@@ -46,6 +49,7 @@ impl SkipReason {
             SkipReason::UnhandledType => "unhandled_type",
             SkipReason::NoAddress => "no_address",
             SkipReason::InvalidAddress => "invalid_address",
+            SkipReason::RepeatWithinWindow => "repeat_within_window",
         }
     }
 }
@@ -77,6 +81,10 @@ mod tests {
                 json!({"log_id": "90020261120100000777", "outcome": "skipped", "reason": "invalid_address"}),
             ),
             (
+                skipped(SkipReason::RepeatWithinWindow),
+                json!({"log_id": "90020261120100000777", "outcome": "skipped", "reason": "repeat_within_window"}),
+            ),
+            (
                 Outcome::NotInHybris {
                     log_id: log_id.clone(),
                 },
@@ -101,6 +109,7 @@ mod tests {
             SkipReason::UnhandledType,
             SkipReason::NoAddress,
             SkipReason::InvalidAddress,
+            SkipReason::RepeatWithinWindow,
         ] {
             assert_eq!(json!(reason), reason.as_str());
         }

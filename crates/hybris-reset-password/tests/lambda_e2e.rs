@@ -264,3 +264,107 @@ async fn a_missing_setting_stops_start_up_naming_it() {
         lambda.output()
     );
 }
+
+/// The dedupe table as infra/template.yaml declares it (partition key `dedupe_key`), on moto.
+async fn dedupe_table(moto: &test_support::moto::Moto) -> (aws_sdk_dynamodb::Client, String) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let dynamo =
+        aws_sdk_dynamodb::Client::new(&test_support::aws::sdk_config(moto.endpoint()).await);
+    let table = test_support::unique("dedupe");
+    dynamo
+        .create_table()
+        .table_name(&table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("dedupe_key")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("dedupe_key")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    (dynamo, table)
+}
+
+/// A flood of `fcpr` for one customer, as Lambda runs it with the template's settings (the
+/// reset window's record in a real DynamoDB table on moto): one Hybris look-up, one reset, one
+/// unblock; the repeats call nobody. A failed reset gives the window back for the retry.
+#[tokio::test]
+async fn a_flood_of_fcpr_resets_once_per_window() {
+    let moto = test_support::moto::server().await;
+    let (dynamo, table) = dedupe_table(&moto).await;
+    let peers = Peers::start().await;
+    let mut env = peers.env();
+    env.extend(test_support::aws::env_for(moto.endpoint()));
+    env.push(("DEDUPE_TABLE_NAME", table.clone()));
+    let mut lambda = LambdaProcess::spawn(BIN, "hybris-reset-password", &env).await;
+
+    peers.tokens(1).await;
+    peers.customer(200, 1).await;
+    peers.reset(201, 1).await;
+    peers.unblock(204, 1).await;
+    let mut outcomes = Vec::new();
+    for _ in 0..5 {
+        match lambda.invoke(sample("fcpr"), TIMEOUT).await {
+            Outcome::Response(v) => outcomes.push(v),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(outcomes[0]["outcome"], "reset_started");
+    for v in &outcomes[1..] {
+        assert_eq!(v["outcome"], "skipped", "{v}");
+        assert_eq!(v["reason"], "repeat_within_window", "{v}");
+    }
+    peers.verify_and_reset().await;
+
+    // Another customer's reset fails at Hybris: the error goes to Lambda, and its retry (the
+    // same event again) finds the window free and resets.
+    Mock::given(method("POST"))
+        .and(path("/occ/v2/shop-uk/passwordRestoreToken"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&peers.hybris)
+        .await;
+    peers.customer_for(PLUS_UID, 200, 2).await;
+    peers.reset_for(PLUS_UID, 201, 1).await;
+    peers.unblock_for(PLUS_UID, 204, 1).await;
+    match lambda.invoke(sample("fcpr_uppercase_plus"), TIMEOUT).await {
+        Outcome::Error { error_type, .. } => assert_eq!(error_type, "HybrisUnavailable"),
+        other => panic!("reset 503: {other:?}"),
+    }
+    match lambda.invoke(sample("fcpr_uppercase_plus"), TIMEOUT).await {
+        Outcome::Response(v) => assert_eq!(v["outcome"], "reset_started", "{v}"),
+        other => panic!("retry: {other:?}"),
+    }
+    peers.verify_and_reset().await;
+
+    // Two windows in the table, keyed by a hash: no address stored.
+    let items = dynamo
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    assert_eq!(items.len(), 2, "{items:?}");
+    for item in &items {
+        let key = item["dedupe_key"].as_s().unwrap();
+        assert!(key.starts_with("window:hybris_reset:"), "{key}");
+        assert!(!format!("{item:?}").contains("legacy.customer"), "{item:?}");
+        assert!(item.contains_key("expires_at"), "{item:?}");
+    }
+    logs::assert_no_email_addresses(&lambda.output());
+}

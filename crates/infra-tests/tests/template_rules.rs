@@ -270,7 +270,8 @@ fn email_transform_skips_the_sce_of_the_dixa_auth0_client_named_by_a_parameter()
 }
 
 /// Every DynamoDB grant of the template, exactly: send-email's item operations on its dedupe
-/// records; the email history written (`PutItem` only) by email-transform and dixa-patch-user
+/// records; hybris-reset-password's reset window in the same table (a conditional put, and a
+/// delete to give the window back); the email history written (`PutItem` only) by email-transform and dixa-patch-user
 /// and read (`Query` only) by dixa-get-user. No other function, action or table; no scans, no
 /// table changes.
 const DYNAMODB_GRANTS: &[(&str, &[&str], &str)] = &[
@@ -288,6 +289,11 @@ const DYNAMODB_GRANTS: &[(&str, &[&str], &str)] = &[
         "EmailTransformFunction",
         &["dynamodb:PutItem"],
         "EmailHistoryTable",
+    ),
+    (
+        "HybrisResetPasswordFunction",
+        &["dynamodb:PutItem", "dynamodb:DeleteItem"],
+        "SendEmailDedupeTable",
     ),
     (
         "SendEmailFunction",

@@ -109,3 +109,73 @@ async fn a_setting_changed_in_the_template_is_followed_locally() {
     assert_eq!(put(&system, &client, &block_log(2)).await, ["sent"]);
     assert_eq!(emails_of(&system, "account_blocked"), 2);
 }
+
+/// The `fcpr` sample (a customer only in Hybris) as another log for the same identifier.
+fn fcpr_log(n: u32) -> Value {
+    common::sample_as_log("fcpr", "9002026112009581104399000000000", n)
+}
+
+/// hybris-reset-password's outcomes (`outcome` or `outcome/reason`) and its Hybris look-ups.
+fn hybris_results(hops: &[local::hops::Hop]) -> (Vec<String>, usize) {
+    let outcomes = hops
+        .iter()
+        .filter_map(|h| match &h.what {
+            What::Succeeded {
+                function, result, ..
+            } if function == "hybris-reset-password" => Some(match result["reason"].as_str() {
+                Some(reason) => format!("{}/{reason}", result["outcome"].as_str()?),
+                None => result["outcome"].as_str()?.to_owned(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let look_ups = hops
+        .iter()
+        .filter(|h| {
+            matches!(&h.what, What::ProviderCall { provider, method, path, .. }
+                if provider == "hybris" && method == "GET" && path.contains("/users/"))
+        })
+        .count();
+    (outcomes, look_ups)
+}
+
+/// Production starts one Hybris reset per identifier per `RESET_WINDOW_MINUTES` (15 in the
+/// template), in the table send-email dedupes with; so does the local run. Thirty "forgot
+/// password" for one customer, ten at a time: one look-up, one reset email, one unblock.
+#[tokio::test]
+async fn a_flood_of_fcpr_for_one_customer_is_one_hybris_reset() {
+    let _logs = logs();
+    let system = common::start().await;
+    let client = common::eventbridge(&system).await;
+    let hybris = system.hybris().expect("the Hybris sandbox");
+
+    let mut outcomes = Vec::new();
+    let mut look_ups = 0;
+    for batch in 0..3 {
+        let logs: Vec<Value> = (1..=10).map(|n| fcpr_log(batch * 10 + n)).collect();
+        let (o, l) = hybris_results(&common::put_all(&system, &client, &logs).await.1);
+        outcomes.extend(o);
+        look_ups += l;
+    }
+    outcomes.sort();
+    let mut want = vec!["reset_started".to_owned()];
+    want.extend(std::iter::repeat_n(
+        "skipped/repeat_within_window".to_owned(),
+        29,
+    ));
+    want.sort();
+    assert_eq!(outcomes, want);
+    assert_eq!(look_ups, 1, "the repeats make no Hybris call");
+    assert_eq!(hybris.resets().len(), 1);
+    assert_eq!(
+        system.memory().get::<MemoryStore>(DEDUPE_TABLE).len(),
+        1,
+        "one window record"
+    );
+
+    // After the window, the customer can ask again.
+    system.clock().advance(Duration::from_secs(16 * 60));
+    let (outcomes, _) = hybris_results(&common::put(&system, &client, &fcpr_log(31)).await.1);
+    assert_eq!(outcomes, ["reset_started"]);
+    assert_eq!(hybris.resets().len(), 2);
+}
