@@ -243,6 +243,76 @@ async fn a_failing_record_goes_back_to_the_queue_and_then_to_the_dead_letter_que
     system.shutdown().await;
 }
 
+/// An Auth0 log email-transform cannot read (no `log_id` anywhere): Lambda's asynchronous
+/// invocation as the template configures it, three attempts (the retries after 1 and 2 minutes,
+/// scaled down here), then Lambda's OnFailure record on `EmailTransformFailureQueue`; a redrive
+/// invokes the function again with the original event.
+#[tokio::test]
+async fn a_failing_log_is_retried_twice_then_parked_in_the_on_failure_queue() {
+    let system = common::start().await;
+    let client = common::eventbridge(&system).await;
+    let mut log = common::sample_as_log("scp", "9002026112009581104388000000000", 1);
+    for at in ["/detail", "/detail/data"] {
+        log.pointer_mut(at)
+            .and_then(|v| v.as_object_mut())
+            .map(|o| o.remove("log_id"))
+            .expect("the sample's log_id");
+    }
+    let (ids, hops) = common::put(&system, &client, &log).await;
+    let failures: Vec<(String, String)> = hops
+        .iter()
+        .filter_map(|h| match &h.what {
+            What::Failed {
+                function,
+                error_type,
+                then,
+                ..
+            } => Some((
+                format!("{function}: {error_type}"),
+                then.clone().unwrap_or_default(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let thens: Vec<&str> = failures.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(
+        thens,
+        [
+            "Lambda retries it in 0.060 s (attempt 2 of 3)",
+            "Lambda retries it in 0.120 s (attempt 3 of 3)",
+            "RetriesExhausted after 3 attempt(s): sent to EmailTransformFailureQueue",
+        ],
+        "{failures:?}"
+    );
+    assert!(
+        failures
+            .iter()
+            .all(|(f, _)| f == "email-transform: MalformedEvent")
+    );
+    let parked = system
+        .queues()
+        .into_iter()
+        .find(|q| q.name == "EmailTransformFailureQueue")
+        .expect("the OnFailure queue");
+    assert_eq!((parked.visible, parked.in_flight), (1, 0));
+
+    // Redriven: the original event, invoked again (and, still unreadable, parked again).
+    assert_eq!(system.redrive("EmailTransformFailureQueue"), Some(1));
+    system.settle(&ids, Duration::from_secs(20)).await.unwrap();
+    let all = system.hops().all();
+    assert!(all.iter().any(|h| matches!(
+        &h.what,
+        What::Redriven { from, function, .. }
+            if from == "EmailTransformFailureQueue" && function == "email-transform"
+    )));
+    let failed = all
+        .iter()
+        .filter(|h| matches!(&h.what, What::Failed { .. }))
+        .count();
+    assert_eq!(failed, 6, "three more attempts after the redrive");
+    system.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_configured_provider_replaces_its_sandbox() {
     // System A plays the "real" Bloomreach; system B is told to use it through the same
