@@ -841,12 +841,47 @@ fn alarms_cover_every_queue_and_function() {
         );
     }
     for (id, _, _) in FUNCTIONS {
-        for metric in ["Errors", "Throttles"] {
+        let function = ("FunctionName", ref_to(id));
+        assert!(
+            alarm_exists(&t, "AWS/Lambda", "Errors", function.clone()),
+            "no Errors alarm on {id}"
+        );
+        // A function with reserved concurrency is throttled on purpose in a burst (its events
+        // wait in Lambda's queue): it is watched by how long its events wait instead.
+        let capped = t.resource(id)["Properties"]
+            .get("ReservedConcurrentExecutions")
+            .is_some();
+        if !capped {
             assert!(
-                alarm_exists(&t, "AWS/Lambda", metric, ("FunctionName", ref_to(id))),
-                "no {metric} alarm on {id}"
+                alarm_exists(&t, "AWS/Lambda", "Throttles", function),
+                "no Throttles alarm on {id}"
             );
+            continue;
         }
+        let throttles_alarmed = t
+            .of_type("AWS::CloudWatch::Alarm")
+            .into_iter()
+            .any(|(_, a)| {
+                a["Properties"]["MetricName"] == "Throttles"
+                    && a["Properties"]["Dimensions"][0]["Value"] == ref_to(id)
+            });
+        assert!(!throttles_alarmed, "{id}: throttles are its back-pressure");
+        let waits_alarmed = t
+            .of_type("AWS::CloudWatch::Alarm")
+            .into_iter()
+            .any(|(_, a)| {
+                let p = &a["Properties"];
+                p["Namespace"] == "AWS/Lambda"
+                    && p["MetricName"] == "AsyncEventAge"
+                    && p["Dimensions"] == json!([{"Name": "FunctionName", "Value": ref_to(id)}])
+                    && p["Statistic"] == "Maximum"
+                    // Milliseconds: between a minute and the 6 h maximum event age.
+                    && p["Threshold"]
+                        .as_u64()
+                        .is_some_and(|ms| (60_000..21_600_000).contains(&ms))
+                    && as_list(&p["AlarmActions"]).contains(&&ref_to("AlarmTopicArn"))
+            });
+        assert!(waits_alarmed, "no AsyncEventAge alarm on {id}");
     }
     assert_eq!(
         t.parameters()["AlarmTopicArn"]["Type"],
