@@ -22,8 +22,14 @@
 //! - **size**: the stripped release binaries (x86_64 here), and arm64 binary + zip through
 //!   `cargo lambda build --arm64` when cargo-lambda is installed.
 //!
+//! Every invocation's answer is checked to be the function's success outcome, and each warm
+//! event to make exactly the peer calls of that outcome ([`Case::calls`]): the bench fails
+//! rather than time an error path.
+//!
 //! Ratios are to the floor in the same run; the targets are issue 13's. Figures from this
 //! machine, not from Lambda: they compare builds, they do not predict AWS.
+
+mod sqs;
 
 use serde_json::{Value, json};
 use std::{
@@ -98,11 +104,16 @@ fn run(args: &[String]) -> Result<(), String> {
     arm64(&root, &target)
 }
 
-/// One benchmarked function: how to start it and what to send it.
+/// One benchmarked function: how to start it, what to send it, and what it must do with it.
 struct Case {
     name: &'static str,
     event: Value,
     env: Vec<(&'static str, String)>,
+    /// Whether an answer is the success outcome the bench means to measure.
+    expect: fn(&Value) -> Result<(), String>,
+    /// The peer calls ("peer METHOD path", as [`Figures::calls`] names them) each warm event
+    /// must make, each exactly once, and no others.
+    calls: Vec<String>,
 }
 
 #[derive(Default)]
@@ -242,6 +253,24 @@ async fn peers() -> Peers {
         user,
     )
     .await;
+    // The look-up's round 2 besides the blocks: without these the card would show the
+    // account's events and MFA factors as unavailable.
+    stub(
+        &auth0,
+        "GET",
+        &format!("/api/v2/users/{USER_ENCODED}/logs"),
+        200,
+        auth0::security_logs(),
+    )
+    .await;
+    stub(
+        &auth0,
+        "GET",
+        &format!("/api/v2/users/{USER_ENCODED}/authentication-methods"),
+        200,
+        json!([auth0::totp_factor()]),
+    )
+    .await;
     Peers {
         eventbridge,
         bloomreach,
@@ -294,38 +323,106 @@ fn cases(root: &Path, peers: &Peers) -> Result<Vec<Case>, String> {
         dixa_access::now_unix(),
     );
     let block = test_support::apigw::action_event(USER_ENCODED, "block", &token, None);
+    let calls = |list: &[&str]| list.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
     Ok(vec![
         Case {
             name: FLOOR,
             event: sample(root, "events/auth0/sce.json")?,
             env: aws.clone(),
+            expect: |_| Ok(()),
+            calls: Vec::new(),
         },
         Case {
             name: "email-transform",
             event: sample(root, "events/auth0/sce.json")?,
             env: transform_env,
+            expect: |r| {
+                let both = json!(["email_changed_old_address", "email_changed_new_address"]);
+                if r["published"] == both && r["skipped"] == json!([]) {
+                    Ok(())
+                } else {
+                    Err(format!("answered {r}, not both emails of an sce published"))
+                }
+            },
+            calls: calls(&["eventbridge AWSEvents.PutEvents"]),
         },
         Case {
             name: "send-email",
-            event: sample(root, "events/send-email/account_blocked.json")?,
+            // The Email bus rule puts the event on SendEmailQueue; the queue's event source
+            // mapping invokes send-email with a batch.
+            event: sqs::batch_of_one(&sample(root, "events/send-email/account_blocked.json")?),
             env: send_env,
+            expect: sqs::all_done,
+            calls: calls(&["bloomreach POST /email/v2/projects/bench/sync"]),
         },
         Case {
             name: "hybris-reset-password",
             event: sample(root, "events/auth0/fcpr.json")?,
             env: hybris_env,
+            expect: |r| {
+                if r["outcome"] == "reset_started" && r["auth0_blocks_cleared"] == true {
+                    Ok(())
+                } else {
+                    Err(format!("answered {r}, not reset_started"))
+                }
+            },
+            calls: calls(&[
+                "auth0 DELETE /api/v2/user-blocks",
+                "hybris GET /occ/v2/shop/users/legacy.customer%40example.com",
+                "hybris POST /occ/v2/shop/passwordRestoreToken",
+            ]),
         },
         Case {
             name: "dixa-get-user",
             event: lookup,
             env: dixa_env.clone(),
+            expect: |r| {
+                let card = http_ok(r)?;
+                let complete = |a: &Value| a["events"]["status"] == "ok" && a["mfa_factors"] == 1;
+                let accounts = card["accounts"].as_array().map_or(&[][..], Vec::as_slice);
+                // No EMAIL_HISTORY_TABLE here: the look-up row measures the history read.
+                if card["count"] == 1 && card["history"] == "off" && accounts.iter().all(complete) {
+                    Ok(())
+                } else {
+                    Err(format!("answered a card that is not the full one: {card}"))
+                }
+            },
+            calls: vec![
+                "auth0 GET /api/v2/users-by-email".to_owned(),
+                format!("auth0 GET /api/v2/user-blocks/{USER_ENCODED}"),
+                format!("auth0 GET /api/v2/users/{USER_ENCODED}/logs"),
+                format!("auth0 GET /api/v2/users/{USER_ENCODED}/authentication-methods"),
+            ],
         },
         Case {
             name: "dixa-patch-user",
             event: block,
             env: dixa_env,
+            expect: |r| {
+                let body = http_ok(r)?;
+                if body["ok"] == true && body["action"] == "block" {
+                    Ok(())
+                } else {
+                    Err(format!("answered {body}, not a done block"))
+                }
+            },
+            calls: vec![format!("auth0 PATCH /api/v2/users/{USER_ENCODED}")],
         },
     ])
+}
+
+/// The body of an API Gateway response with a 2xx status.
+fn http_ok(response: &Value) -> Result<Value, String> {
+    match response["statusCode"].as_u64() {
+        Some(status) if (200..300).contains(&status) => {
+            serde_json::from_str(response["body"].as_str().unwrap_or_default())
+                .map_err(|_| format!("answered {status} with a body that is not JSON"))
+        }
+        status => Err(format!(
+            "answered {status:?}: {}",
+            response["body"].as_str().unwrap_or_default()
+        )),
+    }
 }
 
 async fn bench_all(
@@ -344,7 +441,7 @@ async fn bench_all(
             // Cold: from just before the exec to the first response.
             let start = Instant::now();
             let mut lambda = LambdaProcess::spawn(&bin(case.name), case.name, &case.env).await;
-            check(case.name, lambda.invoke(case.event.clone(), TIMEOUT).await)?;
+            check(case, lambda.invoke(case.event.clone(), TIMEOUT).await)?;
             fig.cold.push(start.elapsed());
             if let Some(faults) = lambda.pid().and_then(minor_faults) {
                 fig.cold_faults.push(faults);
@@ -356,13 +453,13 @@ async fn bench_all(
     println!("xtask: {n} warm invocations per function");
     for (case, fig) in cases.iter().zip(&mut figures) {
         let mut lambda = LambdaProcess::spawn(&bin(case.name), case.name, &case.env).await;
-        check(case.name, lambda.invoke(case.event.clone(), TIMEOUT).await)?;
+        check(case, lambda.invoke(case.event.clone(), TIMEOUT).await)?;
         let before_calls = peers.counts().await;
         let pid = lambda.pid().ok_or("the function exited")?;
         let before_cpu = cpu_ns(pid)?;
         for _ in 0..n {
             let t = Instant::now();
-            check(case.name, lambda.invoke(case.event.clone(), TIMEOUT).await)?;
+            check(case, lambda.invoke(case.event.clone(), TIMEOUT).await)?;
             fig.warm.push(t.elapsed());
         }
         let after_cpu = cpu_ns(pid)?;
@@ -390,6 +487,7 @@ async fn bench_all(
                 fig.entries_per_put = Some(entries as f64 / puts as f64);
             }
         }
+        check_calls(case, &fig.calls)?;
     }
     if valgrind_available() {
         println!(
@@ -433,7 +531,7 @@ async fn callgrind_total(case: &Case, binary: &str, warm: usize) -> Result<u64, 
     let slow = Duration::from_secs(60);
     let mut lambda = LambdaProcess::spawn_with("valgrind", &args, case.name, &case.env).await;
     for _ in 0..=warm {
-        check(case.name, lambda.invoke(case.event.clone(), slow).await)?;
+        check(case, lambda.invoke(case.event.clone(), slow).await)?;
     }
     lambda
         .terminate()
@@ -725,21 +823,49 @@ fn arm64(root: &Path, target: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn check(name: &str, outcome: Outcome) -> Result<(), String> {
+/// The invocation answered the case's success outcome.
+fn check(case: &Case, outcome: Outcome) -> Result<(), String> {
     match outcome {
-        // An API Gateway response is a success only with a 2xx status.
-        Outcome::Response(r) => match r["statusCode"].as_u64() {
-            Some(status) if !(200..300).contains(&status) => Err(format!(
-                "{name} answered {status} during the bench: {}",
-                r["body"]
-            )),
-            _ => Ok(()),
-        },
+        Outcome::Response(r) => {
+            (case.expect)(&r).map_err(|e| format!("{} during the bench: {e}", case.name))
+        }
         Outcome::Error {
             error_type,
             error_message,
         } => Err(format!(
-            "{name} failed during the bench: {error_type}: {error_message}"
+            "{} failed during the bench: {error_type}: {error_message}",
+            case.name
         )),
     }
+}
+
+/// Each warm event made exactly the case's peer calls: a retry, an extra or a missing call
+/// means the events did not all take the path the bench means to time.
+fn check_calls(case: &Case, calls: &BTreeMap<String, f64>) -> Result<(), String> {
+    let once = |per: &f64| (per - 1.0).abs() < 1e-6;
+    let expected: Vec<&str> = case.calls.iter().map(String::as_str).collect();
+    let made: Vec<&str> = calls.keys().map(String::as_str).collect();
+    let mut sorted = expected.clone();
+    sorted.sort_unstable();
+    if sorted == made && calls.values().all(once) {
+        return Ok(());
+    }
+    let got: Vec<String> = calls
+        .iter()
+        .map(|(call, per)| format!("{call} × {per:.2}"))
+        .collect();
+    Err(format!(
+        "{}: each warm event should call {} once, made: {}",
+        case.name,
+        if expected.is_empty() {
+            "nothing".to_owned()
+        } else {
+            expected.join(", ")
+        },
+        if got.is_empty() {
+            "none".to_owned()
+        } else {
+            got.join(", ")
+        }
+    ))
 }
