@@ -26,9 +26,13 @@
 //! event to make exactly the peer calls of that outcome ([`Case::calls`]): the bench fails
 //! rather than time an error path.
 //!
+//! Then the look-up row ([`lookup`]): dixa-get-user's sequential Auth0 round trips for a
+//! two-account look-up with every Auth0 answer held back 60 ms.
+//!
 //! Ratios are to the floor in the same run; the targets are issue 13's. Figures from this
 //! machine, not from Lambda: they compare builds, they do not predict AWS.
 
+mod lookup;
 mod sqs;
 
 use serde_json::{Value, json};
@@ -59,6 +63,8 @@ const RSS_RATIO: f64 = 2.0;
 const ARM64_BINARY: u64 = 5_000_000;
 const ARM64_ZIP: u64 = 2_500_000;
 const HANDLER_CPU_NS: f64 = 50_000.0;
+/// Issue 19's: a look-up waits for two Auth0 round trips, whatever the number of accounts.
+const LOOKUP_ROUNDS: usize = 2;
 /// Instructions to time for the handler target: about what a 2.5 GHz Graviton2 core sustains
 /// on this kind of branchy code (IPC ~1.2). Under callgrind SHA-256 runs its portable code (no
 /// SHA extensions), so signing counts more instructions than it costs on real hardware.
@@ -101,6 +107,9 @@ fn run(args: &[String]) -> Result<(), String> {
         &load_before,
         &load_after,
     );
+    println!("\nxtask: the look-up row");
+    let lookup = runtime.block_on(lookup::measure(&target.join("release")))?;
+    print_lookup(&lookup);
     arm64(&root, &target)
 }
 
@@ -868,4 +877,43 @@ fn check_calls(case: &Case, calls: &BTreeMap<String, f64>) -> Result<(), String>
             got.join(", ")
         }
     ))
+}
+
+fn print_lookup(f: &lookup::LookupFigures) {
+    println!(
+        "\nLook-up: dixa-get-user's release binary, {} database accounts for the address, every Auth0 answer held back {} ms, email history {}; {} warm look-ups after a cold one\n",
+        f.accounts,
+        lookup::AUTH0_DELAY.as_millis(),
+        f.history,
+        lookup::RUNS
+    );
+    println!(
+        "| look-up | accounts | Auth0 answers | wall p50 | wall max | sequential Auth0 round trips | Auth0 requests |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let rounds = if f.fewest_rounds == f.rounds.len() {
+        f.rounds.len().to_string()
+    } else {
+        format!("{}–{}", f.fewest_rounds, f.rounds.len())
+    };
+    println!(
+        "| dixa-get-user | {} | +{} ms each | {} | {} | {rounds} | {} |",
+        f.accounts,
+        lookup::AUTH0_DELAY.as_millis(),
+        ms(percentile(&f.wall, 0.5)),
+        ms(percentile(&f.wall, 1.0)),
+        f.requests
+    );
+    println!("\nAuth0 requests per round (the look-up with the most rounds):");
+    for (i, calls) in f.rounds.iter().enumerate() {
+        println!("  round {}: {}", i + 1, calls.join(", "));
+    }
+    let verdict = if f.rounds.len() <= LOOKUP_ROUNDS {
+        "met"
+    } else {
+        "missed: the calls of a later round waited for an earlier one's answer"
+    };
+    println!(
+        "\nlook-up target ({LOOKUP_ROUNDS} sequential Auth0 round trips whatever the number of accounts): {verdict}"
+    );
 }
