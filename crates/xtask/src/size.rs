@@ -30,8 +30,10 @@ const BUDGETS: [(&str, u64); 5] = [
     // (issue 19, 2026-12-04): email-transform 4.33 → 4.79 MB, dixa-get-user 4.33 → 4.83 MB,
     // dixa-patch-user 4.55 → 5.01 MB measured; budgets reset to those plus about 10 %.
     ("email-transform", 5_270_000),
-    ("send-email", 5_020_000),            // 4.56 MB measured
-    ("hybris-reset-password", 4_580_000), // 4.16 MB measured
+    ("send-email", 5_020_000), // 4.56 MB measured
+    // hybris-reset-password grew by the DynamoDB client of its reset window (issue 20,
+    // 2026-12-04): 4.16 → 4.65 MB measured; budget reset to that plus about 10 %.
+    ("hybris-reset-password", 5_110_000),
     ("dixa-get-user", 5_310_000),
     ("dixa-patch-user", 5_510_000),
 ];
