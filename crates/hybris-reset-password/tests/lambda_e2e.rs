@@ -265,35 +265,12 @@ async fn a_missing_setting_stops_start_up_naming_it() {
     );
 }
 
-/// The dedupe table as infra/template.yaml declares it (partition key `dedupe_key`), on moto.
+/// The dedupe table as infra/template.yaml declares it, on moto.
 async fn dedupe_table(moto: &test_support::moto::Moto) -> (aws_sdk_dynamodb::Client, String) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
     let dynamo =
         aws_sdk_dynamodb::Client::new(&test_support::aws::sdk_config(moto.endpoint()).await);
     let table = test_support::unique("dedupe");
-    dynamo
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("dedupe_key")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("dedupe_key")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    test_support::aws::create_dedupe_table(&dynamo, &table).await;
     (dynamo, table)
 }
 

@@ -2,10 +2,7 @@
 //! `dedupe_key`, a failed send released for the retry, a held lock respected.
 
 use auth0_events::{EmailAddress, EmailKind};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_runtime::{Context, LambdaEvent};
 use lambda_support::{Env, Platform, time::Clock};
 use send_email::{
@@ -79,27 +76,7 @@ async fn setup(
 
 async fn create_table(dynamo: &aws_sdk_dynamodb::Client) -> String {
     let table = test_support::unique("dedupe");
-    dynamo
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("dedupe_key")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("dedupe_key")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    test_support::aws::create_dedupe_table(dynamo, &table).await;
     table
 }
 

@@ -53,20 +53,35 @@ fn template() -> sam_template::Template {
     sam_template::Template::read(&path).expect("infra/template.yaml")
 }
 
-/// Creates the email history's table `name` on moto with the keys and billing mode that
-/// `EmailHistoryTable` in `infra/template.yaml` declares, read from the template so that the
-/// tests' table cannot drift from the deployed one. TTL, backups and encryption are left out:
-/// they change nothing a test reads.
+/// Creates the email history's table `name` on moto as `EmailHistoryTable` is declared.
 pub async fn create_email_history_table(client: &aws_sdk_dynamodb::Client, name: &str) {
+    create_table_as_declared(client, "EmailHistoryTable", name).await;
+}
+
+/// Creates the dedupe table `name` on moto as `SendEmailDedupeTable` is declared (send-email's
+/// dedupe records, hybris-reset-password's reset window).
+pub async fn create_dedupe_table(client: &aws_sdk_dynamodb::Client, name: &str) {
+    create_table_as_declared(client, "SendEmailDedupeTable", name).await;
+}
+
+/// Creates table `name` on moto with the keys and billing mode that the table `logical_id` in
+/// `infra/template.yaml` declares, read from the template so that the tests' table cannot drift
+/// from the deployed one. TTL, backups and encryption are left out: they change nothing a test
+/// reads.
+pub async fn create_table_as_declared(
+    client: &aws_sdk_dynamodb::Client,
+    logical_id: &str,
+    name: &str,
+) {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     };
     let template = template();
-    let table = &template.resource("EmailHistoryTable")["Properties"];
+    let table = &template.resource(logical_id)["Properties"];
     let field = |v: &serde_json::Value, key: &str| {
         v[key]
             .as_str()
-            .unwrap_or_else(|| panic!("EmailHistoryTable: {key} in {v}"))
+            .unwrap_or_else(|| panic!("{logical_id}: {key} in {v}"))
             .to_owned()
     };
     let attributes = sam_template::as_list(&table["AttributeDefinitions"])
@@ -99,7 +114,7 @@ pub async fn create_email_history_table(client: &aws_sdk_dynamodb::Client, name:
         .billing_mode(BillingMode::from(field(table, "BillingMode").as_str()))
         .send()
         .await
-        .expect("CreateTable (the email history) on moto");
+        .unwrap_or_else(|e| panic!("CreateTable ({logical_id}) on moto: {e:?}"));
 }
 
 /// An EventBridge bus whose rule forwards matching events to an SQS queue, on moto: reading
