@@ -430,6 +430,15 @@ fn banner(
             )
         }),
     ));
+    if let Some(a) = system.auth0() {
+        // The storefront's own application, for trying a change a customer (or whoever holds
+        // their session) makes: its sce is emailed and recorded as the customer's.
+        line(format!(
+            "  storefront backend M2M app: client_id {} client_secret {} (its email changes read as the customer's)",
+            local::sandbox::auth0::STOREFRONT_CLIENT_ID,
+            a.storefront_secret()
+        ));
+    }
     line(provider(
         "Bloomreach sandbox",
         &e.bloomreach,

@@ -563,8 +563,9 @@ fn seed_with_intruder_on_pat(seed: &str) -> String {
     seed.to_string()
 }
 
-/// Sends the change an intruder holding a Management API token makes: the sandbox's token for
-/// its one M2M application, then `PATCH /api/v2/users/{id}` with a new, verified address.
+/// Sends the change an intruder signed in as the customer makes from the storefront's account
+/// page: the storefront backend's token (the tenant's second M2M application, not the Dixa
+/// card's), then `PATCH /api/v2/users/{id}` with a new, verified address.
 async fn patch_email_away(system: &LocalSystem, user_id: &str, to: &str) {
     let auth0 = system.auth0().unwrap();
     let settings = auth0.settings();
@@ -574,8 +575,8 @@ async fn patch_email_away(system: &LocalSystem, user_id: &str, to: &str) {
         .post(format!("{base}/oauth/token"))
         .json(&json!({
             "grant_type": "client_credentials",
-            "client_id": settings.client_id,
-            "client_secret": settings.client_secret,
+            "client_id": local::sandbox::auth0::STOREFRONT_CLIENT_ID,
+            "client_secret": auth0.storefront_secret(),
             "audience": settings.audience(),
         }))
         .send()
@@ -644,20 +645,22 @@ async fn management_api_change_then_recovery(enterprise: bool, shots: &str) {
     let sce = entries(&state, PAT, "sce", None);
     assert_eq!(sce.len(), 1);
     let changed_on = day_in_words(sce[0]["date"].as_str().unwrap());
-    // email-transform took the log. The sandbox has one M2M application, the Dixa functions'
-    // (`DIXA_AUTH0_CLIENT_ID`), so the token was that application's and the log names it:
-    // email-transform reads the change as an agent's, sends no email (dixa-patch-user sends an
-    // agent's) and records an agent's change in conversation "unknown". Whoever holds those
-    // credentials changes an address without either address being told.
+    // email-transform took the log, made by the storefront's application: both addresses are
+    // told (the one taken away with the promise to give it back), and the history records the
+    // change as the customer's.
     let handled = email_transform_results(&system);
     assert_eq!(handled.len(), 1, "{handled:?}");
     assert_eq!(handled[0]["log_type"], "sce");
-    assert_eq!(handled[0]["published"], json!([]));
     assert_eq!(
-        handled[0]["skipped"],
-        json!(["changed_by_support", "changed_by_support"])
+        handled[0]["published"],
+        json!(["email_changed_old_address", "email_changed_new_address"])
     );
-    assert_eq!(outbox(&system), []);
+    assert_eq!(handled[0]["skipped"], json!([]));
+    let mut emails = vec![
+        ("email_changed_old_address", PAT_EMAIL),
+        ("email_changed_new_address", INTRUDER),
+    ];
+    outbox_is(&system, &emails).await;
 
     // The customer writes from the address they had: the card shows the account that moved
     // away, under its heading, from the history email-transform wrote.
@@ -668,9 +671,7 @@ async fn management_api_change_then_recovery(enterprise: bool, shots: &str) {
     );
     assert_eq!(
         text(c, Locator::Css(".a0-moved-head")).await,
-        format!(
-            "This address was moved to another email on {changed_on} by a support agent (conversation unknown)"
-        )
+        format!("This address was moved to another email on {changed_on} by the customer")
     );
     assert_eq!(
         text(c, Locator::Css(".a0-now")).await,
@@ -715,7 +716,6 @@ async fn management_api_change_then_recovery(enterprise: bool, shots: &str) {
     whole_card(&browser, &format!("recovery-{shots}-events")).await;
     summary.click().await.unwrap();
 
-    let mut emails = Vec::new();
     recover(
         &system,
         &browser,

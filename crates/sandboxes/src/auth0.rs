@@ -118,7 +118,17 @@ use std::{
 
 pub const DEFAULT_SEED: &str = include_str!("../seed/auth0.json");
 
-/// What the sandbox accepts as the tenant and its M2M application.
+/// The tenant's second M2M application: the storefront's backend, which changes a customer's
+/// email from their account page (with a stolen session, an attacker's way). Its email changes
+/// log `sce` under its own client id, so email-transform emails both addresses and records
+/// the change as the customer's; the Dixa card's application (`Auth0Settings::client_id`) is
+/// the one whose changes read as an agent's. Its secret is made at start-up
+/// ([`Auth0Sandbox::storefront_secret`]).
+pub const STOREFRONT_CLIENT_ID: &str = "local-storefront-backend";
+/// How the storefront backend's tokens begin, so a call tells which application made it.
+const STOREFRONT_TOKEN_PREFIX: &str = "sandbox-storefront-";
+
+/// What the sandbox accepts as the tenant and its M2M application (the Dixa card's).
 #[derive(Debug, Clone)]
 pub struct Auth0Settings {
     pub domain: String,
@@ -186,6 +196,8 @@ pub struct Auth0Sandbox {
     enterprise: Arc<AtomicBool>,
     /// The tenant's rate limit (default: none) and its counters.
     rate: Limiter,
+    /// The storefront backend's client secret ([`STOREFRONT_CLIENT_ID`]).
+    storefront_secret: Arc<str>,
 }
 
 fn email_of(user: &Value) -> Option<String> {
@@ -222,7 +234,14 @@ impl Auth0Sandbox {
             logs_sce: Arc::new(AtomicBool::new(true)),
             enterprise: Arc::new(AtomicBool::new(true)),
             rate: Limiter::default(),
+            storefront_secret: random_hex(16).into(),
         })
+    }
+
+    /// The client secret of the tenant's second M2M application, [`STOREFRONT_CLIENT_ID`]:
+    /// its token changes an email the way the storefront does for a signed-in customer.
+    pub fn storefront_secret(&self) -> &str {
+        &self.storefront_secret
     }
 
     /// Whether the tenant is on an Enterprise plan (`true`, the default). On any other plan
@@ -523,8 +542,11 @@ async fn token(State(s): State<Auth0Sandbox>, headers: HeaderMap, body: Bytes) -
             "Grant type not allowed for the client.",
         );
     }
-    if get("client_id") != s.settings.client_id || get("client_secret") != s.settings.client_secret
-    {
+    let dixa = get("client_id") == s.settings.client_id
+        && get("client_secret") == s.settings.client_secret;
+    let storefront =
+        get("client_id") == STOREFRONT_CLIENT_ID && get("client_secret") == &*s.storefront_secret;
+    if !(dixa || storefront) {
         return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
     }
     if get("audience") != s.settings.audience() {
@@ -534,7 +556,11 @@ async fn token(State(s): State<Auth0Sandbox>, headers: HeaderMap, body: Bytes) -
             "Service not enabled within domain",
         );
     }
-    let token = format!("sandbox-{}", random_hex(24));
+    let token = if storefront {
+        format!("{STOREFRONT_TOKEN_PREFIX}{}", random_hex(24))
+    } else {
+        format!("sandbox-{}", random_hex(24))
+    };
     s.state().tokens.insert(token.clone());
     Json(json!({
         "access_token": token,

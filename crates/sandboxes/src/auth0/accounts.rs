@@ -23,6 +23,8 @@ pub(super) const LOOPBACK: &str = "127.0.0.1";
 
 /// The name of the sandbox's one M2M application (the functions' Management API client).
 pub(super) const M2M_CLIENT_NAME: &str = "Dixa card (local M2M application)";
+/// The name the tenant gives its second M2M application ([`super::STOREFRONT_CLIENT_ID`]).
+pub(super) const STOREFRONT_CLIENT_NAME: &str = "Storefront backend (local M2M application)";
 
 /// The per-user parts of the seed: user id → entries / count / factors.
 #[derive(Debug, Default, Deserialize)]
@@ -151,12 +153,25 @@ pub(super) struct Actor<'a> {
 }
 
 impl<'a> Actor<'a> {
-    /// A Management API call: the sandbox's one M2M application (the only token issuer).
+    /// A Management API call: the M2M application whose token it carries (the Dixa card's,
+    /// or the storefront backend's, told apart by the token's prefix).
     pub fn api(settings: &'a Auth0Settings, headers: &HeaderMap) -> Self {
+        let storefront = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with(&format!("Bearer {}", super::STOREFRONT_TOKEN_PREFIX)));
+        let (client_id, client_name) = if storefront {
+            (
+                super::STOREFRONT_CLIENT_ID.to_owned(),
+                STOREFRONT_CLIENT_NAME,
+            )
+        } else {
+            (settings.client_id.clone(), M2M_CLIENT_NAME)
+        };
         Self {
             settings,
-            client_id: Some(settings.client_id.clone()),
-            client_name: Some(M2M_CLIENT_NAME),
+            client_id: Some(client_id),
+            client_name: Some(client_name),
             user_agent: user_agent(headers),
         }
     }
@@ -167,7 +182,13 @@ impl<'a> Actor<'a> {
         Self {
             settings,
             client_id: Some(client_id.to_owned()).filter(|c| !c.is_empty()),
-            client_name: (client_id == settings.client_id).then_some(M2M_CLIENT_NAME),
+            client_name: if client_id == settings.client_id {
+                Some(M2M_CLIENT_NAME)
+            } else if client_id == super::STOREFRONT_CLIENT_ID {
+                Some(STOREFRONT_CLIENT_NAME)
+            } else {
+                None
+            },
             user_agent: user_agent(headers),
         }
     }

@@ -293,6 +293,45 @@ async fn an_email_change_appends_sce_then_sapi_and_ends_the_sessions() {
     );
 }
 
+/// The storefront backend's token (the tenant's second M2M application, with the secret made
+/// at start-up) changes an email as the storefront does for a signed-in customer: the `sce` and
+/// `sapi` carry its client id and name, not the Dixa card's. A wrong secret gets no token.
+#[tokio::test]
+async fn the_storefront_backends_email_change_is_logged_under_its_own_client() {
+    let t = Tenant::new().await;
+    let grant = |secret: &str| {
+        json!({
+            "grant_type": "client_credentials",
+            "client_id": super::STOREFRONT_CLIENT_ID,
+            "client_secret": secret,
+            "audience": "https://tenant.example.com/api/v2/"
+        })
+    };
+    let (status, _) = t
+        .call("POST", "/oauth/token", None, Some(grant("m2m-secret")))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let secret = t.sandbox.storefront_secret().to_owned();
+    assert_eq!(secret.len(), 32);
+    let (status, body) = t
+        .call("POST", "/oauth/token", None, Some(grant(&secret)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+
+    let patch = json!({"email": "maria.new@example.org"});
+    let (status, _) = t
+        .call("PATCH", &user_uri(MARIA, ""), Some(&token), Some(patch))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let after = t.logs(MARIA, "?page=0&per_page=2&sort=date:-1").await;
+    assert_eq!(types(&after), ["sapi", "sce"]);
+    for entry in &after {
+        assert_sandbox_entry(entry, MARIA, Some(super::STOREFRONT_CLIENT_ID));
+        assert_eq!(entry["client_name"], accounts::STOREFRONT_CLIENT_NAME);
+    }
+}
+
 #[tokio::test]
 async fn the_user_history_gets_sce_when_the_stream_hook_is_off() {
     let t = Tenant::new().await;
