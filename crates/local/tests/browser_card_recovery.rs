@@ -13,12 +13,9 @@ use card_fixtures::*;
 use fantoccini::{Client, Locator};
 use local::dixa_card::{CARD_FILE, render};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 use test_support::browser::{Browser, click_button, text};
 
-/// Dixa's sidebar is about 340 px wide (the preview's iframe is exactly that).
-const SIDEBAR: u32 = 340;
-const WAIT: Duration = Duration::from_secs(15);
+use common::card::{SIDEBAR, WAIT, wait_for_text};
 /// Nothing listens there: every call goes through the stubbed `fetch`.
 const API: &str = "http://127.0.0.1:9";
 
@@ -78,25 +75,6 @@ async fn calls(c: &Client) -> Vec<Value> {
         .await
         .unwrap();
     v.as_array().unwrap().clone()
-}
-
-/// Waits until the element's text contains `want`; returns the text.
-async fn wait_for_text(c: &Client, css: &str, want: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let text = match c.find(Locator::Css(css)).await {
-            Ok(e) => e.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if text.contains(want) {
-            return text;
-        }
-        assert!(
-            start.elapsed() < WAIT,
-            "{css}: wanted {want:?}, shows {text:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The visible button texts of the account section `index` (0: the moved account).

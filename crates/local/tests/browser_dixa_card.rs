@@ -14,9 +14,7 @@ use test_support::browser::{Browser, click_button, text};
 // See tests/dixa.rs: every test of a binary installs a capture.
 use test_support::logs::{assert_no_email_addresses, logs};
 
-/// Dixa's sidebar is about 340 px wide; the preview's sidebar column is exactly that.
-const SIDEBAR: u32 = 340;
-const WAIT: Duration = Duration::from_secs(15);
+use common::card::{SIDEBAR, WAIT, auth0_state, open_card, wait_for_text};
 
 fn preview_url(system: &LocalSystem, email: &str, mode: &str) -> String {
     format!(
@@ -24,23 +22,6 @@ fn preview_url(system: &LocalSystem, email: &str, mode: &str) -> String {
         system.endpoints().api.as_ref().unwrap(),
         lambda_support::encode_component(email)
     )
-}
-
-/// Opens the preview and switches into the card's iframe once the card is there.
-async fn open_card(c: &Client, url: &str) {
-    c.goto(url).await.unwrap();
-    let frame = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("iframe"))
-        .await
-        .unwrap();
-    frame.enter_frame().await.unwrap();
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#a0-card"))
-        .await
-        .unwrap();
 }
 
 async fn button_texts(c: &Client) -> Vec<String> {
@@ -65,34 +46,6 @@ async fn open_change_email(c: &Client) -> Element {
 async fn submit_email(c: &Client, input: &Element, address: &str) {
     input.send_keys(address).await.unwrap();
     click_button(c, "Change to this email").await;
-}
-
-/// Waits until the element's text contains `want`; returns the text.
-async fn wait_for_text(c: &Client, css: &str, want: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let text = match c.find(Locator::Css(css)).await {
-            Ok(e) => e.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if text.contains(want) {
-            return text;
-        }
-        assert!(
-            start.elapsed() < WAIT,
-            "{css}: wanted {want:?}, shows {text:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn auth0_state(system: &LocalSystem) -> Value {
-    let url = format!(
-        "{}/_local/state",
-        system.endpoints().auth0.as_ref().unwrap()
-    );
-    let http = lambda_support::http::client_builder().build().unwrap();
-    http.get(url).send().await.unwrap().json().await.unwrap()
 }
 
 fn blocks_for(state: &Value, identifier: &str) -> usize {

@@ -6,10 +6,10 @@
 //! page is the local system: the Auth0 sandbox, the functions, the email history, the outbox.
 //!
 //! The email is changed away in two ways: by a Management API `PATCH` sent straight to the
-//! Auth0 sandbox by whoever holds a token (its `sce` log goes through the log stream to
-//! email-transform, which records the change in the history; the sandbox's only token is the
-//! Dixa functions' application's, so the card says an agent moved it, in conversation
-//! "unknown"), and by an agent's *Change email* in the card (a social-engineered agent:
+//! Auth0 sandbox with the storefront backend's token, as the storefront's account page makes it
+//! for whoever holds the customer's session (its `sce` log goes through the log stream to
+//! email-transform, which tells both addresses and records the customer's change in the
+//! history), and by an agent's *Change email* in the card (a social-engineered agent:
 //! dixa-patch-user records it). Each step is checked
 //! against the sandbox's `/_local/state`, the outbox and the audit lines: it happened, once.
 //! A third walk runs on a tenant without Enterprise, where sign-out everywhere is refused in
@@ -25,9 +25,8 @@ use test_support::browser::{Browser, click_button, text};
 // See tests/dixa.rs: every test of a binary installs a capture.
 use test_support::logs::{Logs, audit_lines, logs};
 
-/// Dixa's sidebar is about 340 px wide; the preview's sidebar column is exactly that.
-const SIDEBAR: u32 = 340;
-const WAIT: Duration = Duration::from_secs(15);
+use common::card::{SIDEBAR, WAIT, auth0_state, open_card, wait_for_text};
+use common::outbox_kinds as outbox;
 /// The conversation the customer writes in, from the address they had.
 const CUSTOMER_CONVERSATION: &str = "8812345";
 /// The address the account is moved to.
@@ -46,42 +45,6 @@ fn card_url(system: &LocalSystem, email: &str, csid: &str) -> String {
         system.endpoints().api.as_ref().unwrap(),
         lambda_support::encode_component(email)
     )
-}
-
-/// Opens the preview and switches into the card's iframe once the card is there.
-async fn open_card(c: &Client, url: &str) {
-    c.goto(url).await.unwrap();
-    let frame = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("iframe"))
-        .await
-        .unwrap();
-    frame.enter_frame().await.unwrap();
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#a0-card"))
-        .await
-        .unwrap();
-}
-
-/// Waits until the element's text contains `want`; returns the text.
-async fn wait_for_text(c: &Client, css: &str, want: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let text = match c.find(Locator::Css(css)).await {
-            Ok(e) => e.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if text.contains(want) {
-            return text;
-        }
-        assert!(
-            start.elapsed() < WAIT,
-            "{css}: wanted {want:?}, shows {text:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The visible texts of the buttons under `css`.
@@ -138,15 +101,6 @@ async fn whole_card(browser: &Browser, name: &str) {
     iframe.enter_frame().await.unwrap();
 }
 
-async fn auth0_state(system: &LocalSystem) -> Value {
-    let url = format!(
-        "{}/_local/state",
-        system.endpoints().auth0.as_ref().unwrap()
-    );
-    let http = lambda_support::http::client_builder().build().unwrap();
-    http.get(url).send().await.unwrap().json().await.unwrap()
-}
-
 fn user<'a>(state: &'a Value, user_id: &str) -> &'a Value {
     state["users"]
         .as_array()
@@ -184,18 +138,6 @@ fn count_for(list: &Value, user_id: &str) -> usize {
         .iter()
         .filter(|j| j["user_id"] == user_id)
         .count()
-}
-
-/// `(kind, recipient)` of every email in the outbox, sorted.
-fn outbox(system: &LocalSystem) -> Vec<(String, String)> {
-    let mut got: Vec<(String, String)> = system
-        .outbox()
-        .entries()
-        .into_iter()
-        .map(|e| (e.kind, e.recipient))
-        .collect();
-    got.sort();
-    got
 }
 
 /// Waits until the outbox holds exactly `want` (in any order), then until everything the

@@ -24,15 +24,6 @@ fn send_email_results(hops: &[local::hops::Hop]) -> Vec<String> {
         .collect()
 }
 
-fn emails_of(system: &LocalSystem, kind: &str) -> usize {
-    system
-        .outbox()
-        .entries()
-        .into_iter()
-        .filter(|e| e.kind == kind)
-        .count()
-}
-
 #[tokio::test]
 async fn the_same_log_sent_twice_gives_one_email_and_a_duplicate() {
     let _logs = logs();
@@ -45,7 +36,7 @@ async fn the_same_log_sent_twice_gives_one_email_and_a_duplicate() {
     assert_eq!(send_email_results(&first), ["sent"]);
     assert_eq!(send_email_results(&second), ["duplicate"]);
     assert_eq!(
-        emails_of(&system, "password_changed"),
+        common::emails_of(&system, "password_changed"),
         1,
         "one email for one log, however often it arrives"
     );
@@ -75,12 +66,12 @@ async fn two_block_logs_for_one_address_within_the_window_give_one_email() {
 
     assert_eq!(put(&system, &client, &block_log(1)).await, ["sent"]);
     assert_eq!(put(&system, &client, &block_log(2)).await, ["skipped"]);
-    assert_eq!(emails_of(&system, "account_blocked"), 1);
+    assert_eq!(common::emails_of(&system, "account_blocked"), 1);
 
     // The window is the template's 60 minutes, on the functions' clock.
     system.clock().advance(Duration::from_secs(61 * 60));
     assert_eq!(put(&system, &client, &block_log(3)).await, ["sent"]);
-    assert_eq!(emails_of(&system, "account_blocked"), 2);
+    assert_eq!(common::emails_of(&system, "account_blocked"), 2);
 }
 
 /// A function's setting comes from the template, as deployed: with the template's default
@@ -107,7 +98,7 @@ async fn a_setting_changed_in_the_template_is_followed_locally() {
 
     assert_eq!(put(&system, &client, &block_log(1)).await, ["sent"]);
     assert_eq!(put(&system, &client, &block_log(2)).await, ["sent"]);
-    assert_eq!(emails_of(&system, "account_blocked"), 2);
+    assert_eq!(common::emails_of(&system, "account_blocked"), 2);
 }
 
 /// The `fcpr` sample (a customer only in Hybris) as another log for the same identifier.

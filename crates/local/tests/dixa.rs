@@ -201,18 +201,6 @@ async fn lookup_then_block_changes_the_auth0_sandbox() {
     system.shutdown().await;
 }
 
-/// What the outbox holds, as sorted `(kind, recipient)` pairs.
-fn outbox_kinds(system: &local::LocalSystem) -> Vec<(String, String)> {
-    let mut got: Vec<(String, String)> = system
-        .outbox()
-        .entries()
-        .into_iter()
-        .map(|e| (e.kind, e.recipient))
-        .collect();
-    got.sort();
-    got
-}
-
 fn pairs(want: &[(&str, &str)]) -> Vec<(String, String)> {
     want.iter()
         .map(|(k, r)| ((*k).to_owned(), (*r).to_owned()))
@@ -274,7 +262,7 @@ async fn change_email_once(logs_sce: bool) {
     assert_eq!(auth0.verification_emails(), ["jane.new@example.org"]);
     let tree = local::hops::tree(&system.hops().all());
     assert_eq!(
-        outbox_kinds(&system),
+        common::outbox_kinds(&system),
         pairs(&[
             ("auth0_verify_email", "jane.new@example.org"),
             ("email_changed_new_address", "jane.new@example.org"),
@@ -370,7 +358,7 @@ async fn the_same_change_retried_sends_no_email_twice() {
     }
     assert_eq!(retry.0, 409, "the retry finds the change made: {}", retry.1);
     assert_eq!(
-        outbox_kinds(&system)
+        common::outbox_kinds(&system)
             .into_iter()
             .filter(|(k, _)| k.starts_with("email_changed"))
             .collect::<Vec<_>>(),

@@ -47,12 +47,7 @@ async fn emails_beyond_bloomreachs_limit_wait_and_all_arrive_exactly_once() {
             _ => None,
         })
         .collect();
-    let emails = system
-        .outbox()
-        .entries()
-        .into_iter()
-        .filter(|e| e.kind == "password_changed")
-        .count();
+    let emails = common::emails_of(&system, "password_changed");
     let stats = system.bloomreach().expect("the sandbox").rate().stats();
     assert_eq!(
         emails, EMAILS as usize,
@@ -109,12 +104,7 @@ async fn a_half_hour_bloomreach_storm_ends_with_every_email_sent_once_and_none_d
     let (_, hops) = common::put_all(&system, &client, &logs).await;
     ends.await.expect("the storm ends");
 
-    let emails = system
-        .outbox()
-        .entries()
-        .into_iter()
-        .filter(|e| e.kind == "password_changed")
-        .count();
+    let emails = common::emails_of(&system, "password_changed");
     assert_eq!(emails, EMAILS as usize, "every email, once");
     // Every record went back to the queue several times, never to the dead-letter queue.
     let receives: Vec<u64> = hops

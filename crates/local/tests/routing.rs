@@ -7,6 +7,24 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use local::{LocalSystem, hops::What};
 use std::time::Duration;
 
+/// Every failed invocation among `hops`: `("<function>: <errorType>", what happens next)`.
+fn failures(hops: &[local::hops::Hop]) -> Vec<(String, String)> {
+    hops.iter()
+        .filter_map(|h| match &h.what {
+            What::Failed {
+                function,
+                error_type,
+                then,
+                ..
+            } => Some((
+                format!("{function}: {error_type}"),
+                then.clone().unwrap_or_default(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn a_pattern_changed_in_the_template_changes_the_routing() {
     let original =
@@ -176,21 +194,7 @@ async fn a_failing_record_goes_back_to_the_queue_and_then_to_the_dead_letter_que
         .map(|(_, n)| n)
         .unwrap();
     let hops = system.hops().all();
-    let failures: Vec<(String, String)> = hops
-        .iter()
-        .filter_map(|h| match &h.what {
-            What::Failed {
-                function,
-                error_type,
-                then,
-                ..
-            } => Some((
-                format!("{function}: {error_type}"),
-                then.clone().unwrap_or_default(),
-            )),
-            _ => None,
-        })
-        .collect();
+    let failures = failures(&hops);
     assert_eq!(failures.len() as u64, max_receives, "{failures:?}");
     assert!(
         failures
@@ -259,21 +263,7 @@ async fn a_failing_log_is_retried_twice_then_parked_in_the_on_failure_queue() {
             .expect("the sample's log_id");
     }
     let (ids, hops) = common::put(&system, &client, &log).await;
-    let failures: Vec<(String, String)> = hops
-        .iter()
-        .filter_map(|h| match &h.what {
-            What::Failed {
-                function,
-                error_type,
-                then,
-                ..
-            } => Some((
-                format!("{function}: {error_type}"),
-                then.clone().unwrap_or_default(),
-            )),
-            _ => None,
-        })
-        .collect();
+    let failures = failures(&hops);
     let thens: Vec<&str> = failures.iter().map(|(_, t)| t.as_str()).collect();
     assert_eq!(
         thens,

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod card;
+
 use local::{LocalSystem, Options, hops::Hop, send};
 use std::{
     path::PathBuf,
@@ -116,4 +118,26 @@ pub async fn put_all(
         .filter(|h| ids.contains(&h.trace))
         .collect();
     (ids, hops)
+}
+
+/// What the outbox holds, as sorted `(kind, recipient)` pairs.
+pub fn outbox_kinds(system: &LocalSystem) -> Vec<(String, String)> {
+    let mut got: Vec<(String, String)> = system
+        .outbox()
+        .entries()
+        .into_iter()
+        .map(|e| (e.kind, e.recipient))
+        .collect();
+    got.sort();
+    got
+}
+
+/// How many emails of `kind` the outbox holds.
+pub fn emails_of(system: &LocalSystem, kind: &str) -> usize {
+    system
+        .outbox()
+        .entries()
+        .into_iter()
+        .filter(|e| e.kind == kind)
+        .count()
 }
