@@ -14,7 +14,7 @@ use test_support::browser::{Browser, click_button, text};
 // See tests/dixa.rs: every test of a binary installs a capture.
 use test_support::logs::{assert_no_email_addresses, logs};
 
-use common::card::{SIDEBAR, WAIT, auth0_state, open_card, wait_for_text};
+use common::card::{SIDEBAR, WAIT, auth0_state, open_card, user, wait_for_text};
 
 fn preview_url(system: &LocalSystem, email: &str, mode: &str) -> String {
     format!(
@@ -55,15 +55,6 @@ fn blocks_for(state: &Value, identifier: &str) -> usize {
         .iter()
         .filter(|b| b["identifier"] == identifier)
         .count()
-}
-
-fn user_by_id<'a>(state: &'a Value, user_id: &str) -> &'a Value {
-    state["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["user_id"] == user_id)
-        .unwrap_or_else(|| panic!("{user_id} in the sandbox"))
 }
 
 /// The card's own origin as the page sees it: `null` in the sandboxed iframe.
@@ -163,7 +154,7 @@ async fn change_email_same_origin_tells_both_addresses() {
     submit_email(c, &input, "maria at example").await;
     wait_for_text(c, ".a0-field-error", "Enter an email address like").await;
     assert_eq!(
-        user_by_id(&auth0_state(&system).await, maria)["email"],
+        user(&auth0_state(&system).await, maria)["email"],
         "maria.rossi@example.com"
     );
     browser
@@ -182,7 +173,7 @@ async fn change_email_same_origin_tells_both_addresses() {
     wait_for_text(c, "[data-badge=\"verified\"]", "Email not verified").await;
     browser.screenshot("dixa-card-email-changed").await.unwrap();
 
-    let user = user_by_id(&auth0_state(&system).await, maria).clone();
+    let user = user(&auth0_state(&system).await, maria).clone();
     assert_eq!(user["email"], "maria.new@example.org");
     assert_eq!(user["email_verified"], false);
     // dixa-patch-user puts both emails; the `sce` the sandbox logs is skipped by
@@ -210,20 +201,9 @@ async fn change_email_same_origin_tells_both_addresses() {
     }
     // Nothing more arrives once everything has run.
     system.settle(&[], Duration::from_secs(20)).await.unwrap();
-    assert_eq!(outbox_kinds(&system), want);
+    assert_eq!(common::outbox_kinds(&system), want);
     browser.close().await;
     system.shutdown().await;
-}
-
-fn outbox_kinds(system: &LocalSystem) -> Vec<(String, String)> {
-    let mut got: Vec<(String, String)> = system
-        .outbox()
-        .entries()
-        .into_iter()
-        .map(|e| (e.kind, e.recipient))
-        .collect();
-    got.sort();
-    got
 }
 
 /// The change is made but its emails cannot be put (dixa-patch-user's Email bus does not
@@ -283,13 +263,13 @@ async fn change_email_whose_emails_cannot_be_sent_says_the_customer_was_not_told
         .unwrap();
 
     assert_eq!(
-        user_by_id(&auth0_state(&system).await, maria)["email"],
+        user(&auth0_state(&system).await, maria)["email"],
         "maria.new@example.org"
     );
     system.settle(&[], Duration::from_secs(20)).await.unwrap();
     // Only Auth0's verification email: no security email from either path.
     assert_eq!(
-        outbox_kinds(&system),
+        common::outbox_kinds(&system),
         [(
             "auth0_verify_email".to_owned(),
             "maria.new@example.org".to_owned()
@@ -417,10 +397,7 @@ async fn unblock_then_send_a_password_reset() {
     let browser = Browser::start(SIDEBAR, 800).await.unwrap();
     let c = browser.client();
     let blocked = "auth0|6650f1c2a3b4c5d6e7f80917";
-    assert_eq!(
-        user_by_id(&auth0_state(&system).await, blocked)["blocked"],
-        true
-    );
+    assert_eq!(user(&auth0_state(&system).await, blocked)["blocked"], true);
 
     open_card(
         c,
@@ -445,10 +422,7 @@ async fn unblock_then_send_a_password_reset() {
             .await
             .is_err()
     );
-    assert_eq!(
-        user_by_id(&auth0_state(&system).await, blocked)["blocked"],
-        false
-    );
+    assert_eq!(user(&auth0_state(&system).await, blocked)["blocked"], false);
 
     click_button(c, "Send password reset email").await;
     let ask = wait_for_text(c, ".a0-confirm", "Send a password reset email to").await;

@@ -25,7 +25,7 @@ use test_support::browser::{Browser, click_button, text};
 // See tests/dixa.rs: every test of a binary installs a capture.
 use test_support::logs::{Logs, audit_lines, logs};
 
-use common::card::{SIDEBAR, WAIT, auth0_state, open_card, wait_for_text};
+use common::card::{SIDEBAR, WAIT, auth0_state, open_card, user, wait_for_text};
 use common::outbox_kinds as outbox;
 /// The conversation the customer writes in, from the address they had.
 const CUSTOMER_CONVERSATION: &str = "8812345";
@@ -99,15 +99,6 @@ async fn whole_card(browser: &Browser, name: &str) {
     c.execute(frame, vec![json!("")]).await.unwrap();
     let iframe = c.find(Locator::Css("iframe")).await.unwrap();
     iframe.enter_frame().await.unwrap();
-}
-
-fn user<'a>(state: &'a Value, user_id: &str) -> &'a Value {
-    state["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["user_id"] == user_id)
-        .unwrap_or_else(|| panic!("{user_id} in the sandbox"))
 }
 
 /// The user's tenant log entries of `type_` (and, when given, that description), newest first.

@@ -55,3 +55,13 @@ pub async fn auth0_state(system: &LocalSystem) -> Value {
     let http = lambda_support::http::client_builder().build().unwrap();
     http.get(url).send().await.unwrap().json().await.unwrap()
 }
+
+/// The user `user_id` in the sandbox's state.
+pub fn user<'a>(state: &'a Value, user_id: &str) -> &'a Value {
+    state["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["user_id"] == user_id)
+        .unwrap_or_else(|| panic!("{user_id} in the sandbox"))
+}
