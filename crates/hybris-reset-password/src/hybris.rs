@@ -12,6 +12,11 @@
 //!   `{"loginId": uid}` → 201; `forgotten-password-tokens` (legacy, deprecated in 2205):
 //!   `POST .../forgottenpasswordtokens` form `userId=uid` → 202. Any 2xx counts as done.
 //!
+//! A 429 (SAP Commerce documents no limit; a gateway in front of it may set one) is retried in
+//! the invocation, up to [`RATE_LIMITED_ATTEMPTS`] attempts, after its `Retry-After` or a
+//! jittered backoff, while the wait and another call fit the deadline; only then does it fail
+//! the invocation (`HybrisUnavailable`) and cost one of Lambda's two retries.
+//!
 //! The uid lookup does not lower-case, so the uid is always the lower-cased [`EmailAddress`].
 //! Error bodies can echo the uid: they are parsed for the error *type* only.
 
@@ -19,12 +24,23 @@ use crate::config::{HybrisConfig, ResetEndpoint};
 use auth0_events::EmailAddress;
 use lambda_support::{
     ExposeSecret, SecretString, encode_component,
-    retry::Deadline,
+    retry::{Backoff, Deadline},
     token_cache::{Fetched, TokenCache},
 };
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use std::time::Duration;
+
+/// Attempts of one call that Hybris answers 429, the first included.
+pub const RATE_LIMITED_ATTEMPTS: u32 = 3;
+/// The wait before a 429's retry without `Retry-After`: full jitter, 250 ms doubling to 2 s.
+const RATE_LIMITED_BACKOFF: Backoff = Backoff {
+    max_attempts: RATE_LIMITED_ATTEMPTS,
+    base: Duration::from_millis(250),
+    cap: Duration::from_secs(2),
+};
+/// A `Retry-After` longer than this is not waited out in the invocation.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 
 /// Which call failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,13 +318,50 @@ impl HybrisClient {
             .await
     }
 
-    /// One HTTP exchange, bounded by the configured timeout and the deadline.
+    /// One HTTP exchange, bounded by the configured timeout and the deadline; a 429 is sent
+    /// again (see the module doc) while that fits the deadline.
     async fn send(
+        &self,
+        call: HybrisCall,
+        mut req: reqwest::RequestBuilder,
+        deadline: &Deadline,
+    ) -> Result<(StatusCode, Vec<u8>), HybrisError> {
+        let mut attempt = 1;
+        loop {
+            // JSON and form bodies are bytes: the builder clones.
+            let again = req.try_clone();
+            let (status, retry_after, bytes) = self.exchange(call, req, deadline).await?;
+            let wait = retry_after
+                .filter(|d| *d <= MAX_RETRY_AFTER)
+                .unwrap_or_else(|| RATE_LIMITED_BACKOFF.delay(attempt));
+            match again {
+                Some(next)
+                    if status == StatusCode::TOO_MANY_REQUESTS
+                        && attempt < RATE_LIMITED_ATTEMPTS
+                        && retry_after.is_none_or(|d| d <= MAX_RETRY_AFTER)
+                        && deadline.allows(wait, self.config.timeout) =>
+                {
+                    tracing::warn!(
+                        call = call.as_str(),
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        "Hybris answered 429; waiting before the next attempt"
+                    );
+                    tokio::time::sleep(wait).await;
+                    req = next;
+                    attempt += 1;
+                }
+                _ => return Ok((status, bytes)),
+            }
+        }
+    }
+
+    async fn exchange(
         &self,
         call: HybrisCall,
         req: reqwest::RequestBuilder,
         deadline: &Deadline,
-    ) -> Result<(StatusCode, Vec<u8>), HybrisError> {
+    ) -> Result<(StatusCode, Option<Duration>, Vec<u8>), HybrisError> {
         let timeout = self.config.timeout.min(deadline.remaining());
         if timeout.is_zero() {
             return Err(HybrisError {
@@ -327,13 +380,14 @@ impl HybrisClient {
         };
         let response = req.timeout(timeout).send().await.map_err(fail)?;
         let status = response.status();
+        let retry_after = lambda_support::retry::retry_after(response.headers());
         let bytes = response.bytes().await.map_err(fail)?;
         tracing::debug!(
             call = call.as_str(),
             status = status.as_u16(),
             "Hybris replied"
         );
-        Ok((status, bytes.to_vec()))
+        Ok((status, retry_after, bytes.to_vec()))
     }
 }
 
@@ -636,6 +690,63 @@ mod tests {
             err.to_string(),
             "hybris-start-reset failed: unexpected HTTP 404"
         );
+    }
+
+    /// A 429 is waited out in the invocation: its `Retry-After` (whole seconds), then the same
+    /// request again; after three 429s, or a `Retry-After` too long to wait, it fails as
+    /// unavailable for Lambda to retry.
+    #[tokio::test]
+    async fn a_429_is_retried_after_its_retry_after_then_given_up() {
+        let server = MockServer::start().await;
+        mount_token(&server, TOKEN, 1).await;
+        let reset = || {
+            Mock::given(method("POST"))
+                .and(path("/occ/v2/shop-uk/passwordRestoreToken"))
+                .and(body_json(json!({"loginId": "jane+shop@example.com"})))
+        };
+        reset()
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        reset()
+            .respond_with(ResponseTemplate::new(201))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        let client =
+            HybrisClient::new(config(&server, ResetEndpoint::PasswordRestoreToken)).unwrap();
+        let started = std::time::Instant::now();
+        client.start_reset(&email(), &deadline()).await.unwrap();
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "Retry-After honoured"
+        );
+        server.verify().await;
+        server.reset().await;
+
+        // Three 429s without Retry-After: three attempts, then unavailable.
+        reset()
+            .respond_with(ResponseTemplate::new(429))
+            .expect(u64::from(RATE_LIMITED_ATTEMPTS))
+            .mount(&server)
+            .await;
+        let err = client.start_reset(&email(), &deadline()).await.unwrap_err();
+        assert_eq!(err.kind, HybrisErrorKind::Unavailable { status: 429 });
+        assert!(err.is_transient());
+        server.verify().await;
+        server.reset().await;
+
+        // A Retry-After beyond what the invocation waits: one attempt.
+        reset()
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = client.start_reset(&email(), &deadline()).await.unwrap_err();
+        assert_eq!(err.kind, HybrisErrorKind::Unavailable { status: 429 });
     }
 
     #[tokio::test]

@@ -25,6 +25,19 @@ impl Backoff {
     }
 }
 
+/// A response's `Retry-After` in whole seconds (the form Bloomreach and SAP Commerce send; an
+/// HTTP date is not read and counts as absent).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
 /// The point in time by which the invocation must have answered, less a safety margin.
 #[derive(Debug, Clone, Copy)]
 pub struct Deadline(Instant);
@@ -75,6 +88,20 @@ mod tests {
         // Jitter: not every delay is the same.
         let samples: std::collections::HashSet<_> = (0..20).map(|_| b.delay(3)).collect();
         assert!(samples.len() > 1);
+    }
+
+    #[test]
+    fn retry_after_reads_whole_seconds_only() {
+        use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+        let with = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, HeaderValue::from_static(v));
+            retry_after(&h)
+        };
+        assert_eq!(with(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(with("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+        assert_eq!(with("-1"), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use crate::config::{ApiConfig, Credentials};
 use lambda_support::ExposeSecret;
-use reqwest::{StatusCode, header};
+use reqwest::StatusCode;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::{collections::BTreeMap, fmt, time::Duration};
@@ -190,7 +190,7 @@ impl Client {
             let _ = read_capped(response).await;
             return Ok(());
         }
-        let retry_after = retry_after(response.headers());
+        let retry_after = lambda_support::retry::retry_after(response.headers());
         match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(SendError::Unauthorized {
                 status: status.as_u16(),
@@ -248,17 +248,6 @@ fn transport(e: reqwest::Error) -> SendError {
         cause,
         retry_after: None,
     }
-}
-
-fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
 }
 
 /// The body, lower-cased, at most [`MAX_ERROR_BODY`] bytes of it.
