@@ -186,13 +186,7 @@ async fn change_email_same_origin_tells_both_addresses() {
     ]
     .map(|(k, r)| (k.to_owned(), r.to_owned()));
     loop {
-        let mut got: Vec<(String, String)> = system
-            .outbox()
-            .entries()
-            .into_iter()
-            .map(|e| (e.kind, e.recipient))
-            .collect();
-        got.sort();
+        let got = common::outbox_kinds(&system);
         if got == want {
             break;
         }
