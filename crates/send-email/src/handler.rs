@@ -338,16 +338,7 @@ impl Handler {
             let pace = self.client.pace();
             if !pace.is_zero() {
                 if !deadline.allows(pace, self.client.timeout()) {
-                    return Err(HandlerError::Send {
-                        kind: detail.kind.as_str(),
-                        log_id: detail.log_id.clone(),
-                        attempts: attempt,
-                        deadline_reached: true,
-                        source: SendError::Transient {
-                            cause: TransientCause::Timeout,
-                            retry_after: None,
-                        },
-                    });
+                    return Err(out_of_time(detail, attempt));
                 }
                 tokio::time::sleep(pace).await;
             }
@@ -355,16 +346,7 @@ impl Handler {
             // after Lambda has given up would be retried and send the email twice.
             let budget = deadline.remaining();
             if budget.is_zero() {
-                return Err(HandlerError::Send {
-                    kind: detail.kind.as_str(),
-                    log_id: detail.log_id.clone(),
-                    attempts: attempt,
-                    deadline_reached: true,
-                    source: SendError::Transient {
-                        cause: TransientCause::Timeout,
-                        retry_after: None,
-                    },
-                });
+                return Err(out_of_time(detail, attempt));
             }
             let cut_short = budget < self.client.timeout();
             attempt += 1;
@@ -409,6 +391,21 @@ impl Handler {
             );
             tokio::time::sleep(delay).await;
         }
+    }
+}
+
+/// No time left in the invocation for another call: a transient timeout, so the email goes
+/// back for a later attempt.
+fn out_of_time(detail: &SendEmailDetail, attempts: u32) -> HandlerError {
+    HandlerError::Send {
+        kind: detail.kind.as_str(),
+        log_id: detail.log_id.clone(),
+        attempts,
+        deadline_reached: true,
+        source: SendError::Transient {
+            cause: TransientCause::Timeout,
+            retry_after: None,
+        },
     }
 }
 

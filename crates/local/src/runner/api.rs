@@ -199,13 +199,7 @@ async fn gateway(State(shared): State<Arc<Shared>>, req: Request) -> Response {
                 trace: request_id.clone(),
                 parent: Some(request_id.clone()),
                 id: None,
-                what: What::Failed {
-                    function: function.clone(),
-                    request_id: request_id.clone(),
-                    error_type: d.error_type,
-                    error_message: d.error_message,
-                    then: Some("API Gateway answers 502".into()),
-                },
+                what: What::failed(&function, &request_id, d, "API Gateway answers 502"),
             });
             gateway_error(
                 StatusCode::BAD_GATEWAY,

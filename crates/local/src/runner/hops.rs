@@ -133,6 +133,24 @@ pub enum What {
     ApiResponded { request_id: String, status: u16 },
 }
 
+impl What {
+    /// A failed invocation: the handler's `errorType` and message, and what happens next.
+    pub fn failed(
+        function: &str,
+        request_id: &str,
+        error: lambda_runtime::Diagnostic,
+        then: impl Into<String>,
+    ) -> Self {
+        What::Failed {
+            function: function.to_owned(),
+            request_id: request_id.to_owned(),
+            error_type: error.error_type,
+            error_message: error.error_message,
+            then: Some(then.into()),
+        }
+    }
+}
+
 impl Hop {
     /// One human-readable line (no indentation).
     pub fn line(&self) -> String {

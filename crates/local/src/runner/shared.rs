@@ -229,18 +229,17 @@ impl Shared {
                         trace: trace.clone(),
                         parent: Some(request_id.clone()),
                         id: None,
-                        what: What::Failed {
-                            function: function.clone(),
-                            request_id: request_id.clone(),
-                            error_type: d.error_type,
-                            error_message: d.error_message,
-                            then: Some(format!(
+                        what: What::failed(
+                            &function,
+                            &request_id,
+                            d,
+                            format!(
                                 "Lambda retries it in {} (attempt {} of {})",
                                 seconds(delay),
                                 attempt + 1,
                                 retries + 1
-                            )),
-                        },
+                            ),
+                        ),
                     });
                     tokio::time::sleep(delay).await;
                 }
@@ -315,13 +314,7 @@ impl Shared {
             trace: trace.to_owned(),
             parent: Some(request_id.to_owned()),
             id: None,
-            what: What::Failed {
-                function: function.to_owned(),
-                request_id: request_id.to_owned(),
-                error_type: d.error_type,
-                error_message: d.error_message,
-                then: Some(then),
-            },
+            what: What::failed(function, request_id, d, then),
         });
     }
 
@@ -463,13 +456,9 @@ impl Shared {
                     ),
                     None => format!("back to {}", source.queue),
                 };
-                self.tracker.hops.push(hop(What::Failed {
-                    function: function.to_owned(),
-                    request_id: request_id.clone(),
-                    error_type: d.error_type,
-                    error_message: d.error_message,
-                    then: Some(then),
-                }));
+                self.tracker
+                    .hops
+                    .push(hop(What::failed(function, &request_id, d, then)));
             } else {
                 done.push(m.message_id.clone());
                 let what = match record {
@@ -479,13 +468,12 @@ impl Shared {
                         result,
                     },
                     // Not reported as failed: the event source mapping deletes it anyway.
-                    Err(d) => What::Failed {
-                        function: function.to_owned(),
-                        request_id: request_id.clone(),
-                        error_type: d.error_type,
-                        error_message: d.error_message,
-                        then: Some("not reported as a batch item failure: deleted".into()),
-                    },
+                    Err(d) => What::failed(
+                        function,
+                        &request_id,
+                        d,
+                        "not reported as a batch item failure: deleted",
+                    ),
                 };
                 self.tracker.hops.finish(hop(what));
             }
