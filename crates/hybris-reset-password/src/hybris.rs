@@ -331,16 +331,16 @@ impl HybrisClient {
             // JSON and form bodies are bytes: the builder clones.
             let again = req.try_clone();
             let (status, retry_after, bytes) = self.exchange(call, req, deadline).await?;
-            let wait = retry_after
-                .filter(|d| *d <= MAX_RETRY_AFTER)
-                .unwrap_or_else(|| RATE_LIMITED_BACKOFF.delay(attempt));
+            if status != StatusCode::TOO_MANY_REQUESTS || attempt >= RATE_LIMITED_ATTEMPTS {
+                return Ok((status, bytes));
+            }
+            let wait = match retry_after {
+                Some(d) if d > MAX_RETRY_AFTER => return Ok((status, bytes)),
+                Some(d) => d,
+                None => RATE_LIMITED_BACKOFF.delay(attempt),
+            };
             match again {
-                Some(next)
-                    if status == StatusCode::TOO_MANY_REQUESTS
-                        && attempt < RATE_LIMITED_ATTEMPTS
-                        && retry_after.is_none_or(|d| d <= MAX_RETRY_AFTER)
-                        && deadline.allows(wait, self.config.timeout) =>
-                {
+                Some(next) if deadline.allows(wait, self.config.timeout) => {
                     tracing::warn!(
                         call = call.as_str(),
                         attempt,

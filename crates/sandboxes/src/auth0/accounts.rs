@@ -159,7 +159,8 @@ impl<'a> Actor<'a> {
         let storefront = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with(&format!("Bearer {}", super::STOREFRONT_TOKEN_PREFIX)));
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| t.starts_with(super::STOREFRONT_TOKEN_PREFIX));
         let (client_id, client_name) = if storefront {
             (
                 super::STOREFRONT_CLIENT_ID.to_owned(),
