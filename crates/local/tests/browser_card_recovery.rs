@@ -13,9 +13,9 @@ use card_fixtures::*;
 use fantoccini::{Client, Locator};
 use local::dixa_card::{CARD_FILE, render};
 use serde_json::{Value, json};
-use test_support::browser::{Browser, click_button, text};
+use test_support::browser::{Browser, click_button};
 
-use common::card::{SIDEBAR, WAIT, wait_for_text};
+use common::card::{SIDEBAR, WAIT, assert_text, class_of, screenshot_at, wait_for_text};
 /// Nothing listens there: every call goes through the stubbed `fetch`.
 const API: &str = "http://127.0.0.1:9";
 
@@ -79,16 +79,9 @@ async fn calls(c: &Client) -> Vec<Value> {
 
 /// The visible button texts of the account section `index` (0: the moved account).
 async fn section_buttons(c: &Client, index: usize) -> Vec<String> {
-    let sections = c.find_all(Locator::Css(".a0-account")).await.unwrap();
-    let mut texts = Vec::new();
-    for b in sections[index]
-        .find_all(Locator::Css("button"))
+    common::card::buttons_per_account(c)
         .await
-        .unwrap()
-    {
-        texts.push(b.text().await.unwrap());
-    }
-    texts
+        .swap_remove(index)
 }
 
 async fn js(c: &Client, script: &str) -> Value {
@@ -102,18 +95,19 @@ async fn a_moved_account_its_events_and_the_restore_in_words() {
     open_card(c, &moved_and_current()).await;
 
     // What happened, first, in words; where the account's email is now.
-    assert_eq!(
-        text(c, Locator::Css(".a0-moved-head")).await,
-        "This address was moved to another email on 4 December 2026 by the customer"
-    );
-    assert_eq!(
-        text(c, Locator::Css(".a0-now")).await,
-        format!("Its email now: {MOVED_TO}")
-    );
-    assert_eq!(
-        text(c, Locator::Css(".a0-steps")).await,
-        "If the customer did not make this change:\nGive the address back\nSign out everywhere\nSend password reset email"
-    );
+    assert_text(
+        c,
+        ".a0-moved-head",
+        "This address was moved to another email on 4 December 2026 by the customer",
+    )
+    .await;
+    assert_text(c, ".a0-now", &format!("Its email now: {MOVED_TO}")).await;
+    assert_text(
+        c,
+        ".a0-steps",
+        "If the customer did not make this change:\nGive the address back\nSign out everywhere\nSend password reset email",
+    )
+    .await;
     assert_eq!(
         section_buttons(c, 0).await,
         [
@@ -138,10 +132,12 @@ async fn a_moved_account_its_events_and_the_restore_in_words() {
     );
     let first_event = c.find(Locator::Css(".a0-events li")).await.unwrap();
     assert!(!first_event.is_displayed().await.unwrap());
-    assert_eq!(
-        text(c, Locator::Css("[data-events=\"unavailable\"]")).await,
-        "Recent events are unavailable right now."
-    );
+    assert_text(
+        c,
+        "[data-events=\"unavailable\"]",
+        "Recent events are unavailable right now.",
+    )
+    .await;
     browser
         .screenshot_full_page("dixa-card-moved-account")
         .await
@@ -189,15 +185,7 @@ async fn a_moved_account_its_events_and_the_restore_in_words() {
     assert!(calls(c).await.is_empty());
     // The confirm is in view where the agent clicked: screenshot the sidebar's first screen
     // scrolled to it.
-    js(
-        c,
-        "document.querySelector('.a0-confirm').scrollIntoView({block: 'center'});",
-    )
-    .await;
-    browser
-        .screenshot("dixa-card-confirm-restore")
-        .await
-        .unwrap();
+    screenshot_at(&browser, ".a0-confirm", "dixa-card-confirm-restore").await;
 
     click_button(c, "Yes, give it back").await;
     let result = wait_for_text(c, ".a0-result", "Address given back").await;
@@ -219,23 +207,24 @@ async fn a_moved_account_its_events_and_the_restore_in_words() {
     let body: Value = serde_json::from_str(sent[0]["body"].as_str().unwrap()).unwrap();
     assert_eq!(body, json!({"email": LOOKED_UP}));
     // The card shows the change: the address back, unverified, no second restore.
-    assert_eq!(
-        text(c, Locator::Css(".a0-moved .a0-email")).await,
-        LOOKED_UP
-    );
-    assert_eq!(
-        text(c, Locator::Css(".a0-moved [data-badge=\"verified\"]")).await,
-        "Email not verified"
-    );
+    assert_text(c, ".a0-moved .a0-email", LOOKED_UP).await;
+    assert_text(
+        c,
+        ".a0-moved [data-badge=\"verified\"]",
+        "Email not verified",
+    )
+    .await;
     assert!(
         !section_buttons(c, 0)
             .await
             .contains(&"Give the address back".to_owned())
     );
-    assert_eq!(
-        text(c, Locator::Css(".a0-steps")).await,
-        "If the customer did not make this change:\nGive the address back (done)\nSign out everywhere\nSend password reset email"
-    );
+    assert_text(
+        c,
+        ".a0-steps",
+        "If the customer did not make this change:\nGive the address back (done)\nSign out everywhere\nSend password reset email",
+    )
+    .await;
     browser
         .screenshot_full_page("dixa-card-restored")
         .await
@@ -277,15 +266,12 @@ async fn sign_out_everywhere_busy_then_not_available_in_words() {
         disabled.as_array().unwrap().iter().all(|d| d == true),
         "{disabled}"
     );
-    js(
-        c,
-        "document.querySelector('.a0-moved .a0-confirm').scrollIntoView({block: 'center'});",
+    screenshot_at(
+        &browser,
+        ".a0-moved .a0-confirm",
+        "dixa-card-sign-out-working",
     )
     .await;
-    browser
-        .screenshot("dixa-card-sign-out-working")
-        .await
-        .unwrap();
 
     // The tenant's plan has none: the API's sentence, as the result, in words.
     let message = "This Auth0 tenant's plan has no sign-out-everywhere (it needs an Enterprise plan). Nothing was revoked: change the password instead.";
@@ -301,14 +287,7 @@ async fn sign_out_everywhere_busy_then_not_available_in_words() {
         result,
         format!("\u{2717} Not done. {message} Next: Send password reset email.")
     );
-    let class = c
-        .find(Locator::Css(".a0-moved .a0-result"))
-        .await
-        .unwrap()
-        .attr("class")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    let class = class_of(c, ".a0-moved .a0-result").await;
     assert!(class.contains("a0-err"), "{class}");
     // The buttons work again and the button kept its name.
     assert!(
@@ -316,15 +295,12 @@ async fn sign_out_everywhere_busy_then_not_available_in_words() {
             .await
             .contains(&"Sign out everywhere".to_owned())
     );
-    js(
-        c,
-        "document.querySelector('.a0-moved .a0-result').scrollIntoView({block: 'center'});",
+    screenshot_at(
+        &browser,
+        ".a0-moved .a0-result",
+        "dixa-card-sign-out-not-available",
     )
     .await;
-    browser
-        .screenshot("dixa-card-sign-out-not-available")
-        .await
-        .unwrap();
     browser.close().await;
 }
 
@@ -376,30 +352,17 @@ async fn refusals_and_unsure_answers_of_the_new_actions_read_as_sentences() {
     click_button(c, "Reset MFA").await;
     let ask = wait_for_text(c, ".a0-confirm", "Remove every MFA factor").await;
     assert!(ask.contains("cannot be undone"), "{ask}");
-    let class = c
-        .find(Locator::Css(".a0-moved .a0-confirm"))
-        .await
-        .unwrap()
-        .attr("class")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    let class = class_of(c, ".a0-moved .a0-confirm").await;
     assert!(class.contains("a0-confirm-danger"), "{class}");
-    js(
-        c,
-        "document.querySelector('.a0-moved .a0-confirm').scrollIntoView({block: 'center'});",
+    screenshot_at(
+        &browser,
+        ".a0-moved .a0-confirm",
+        "dixa-card-confirm-reset-mfa",
     )
     .await;
-    browser
-        .screenshot("dixa-card-confirm-reset-mfa")
-        .await
-        .unwrap();
     click_button(c, "Yes, reset MFA").await;
     wait_for_text(c, ".a0-moved .a0-result", "MFA reset: every factor removed").await;
-    assert_eq!(
-        text(c, Locator::Css(".a0-moved [data-fact=\"mfa\"]")).await,
-        "none"
-    );
+    assert_text(c, ".a0-moved [data-fact=\"mfa\"]", "none").await;
 
     // A change that stands but was not recorded in the history: done, with a problem, in words.
     open_card(c, &moved_and_current()).await;
@@ -425,14 +388,13 @@ async fn history_unavailable_is_said_above_the_card() {
     let browser = Browser::start(SIDEBAR, 200).await.unwrap();
     let c = browser.client();
     open_card(c, &none_history_unavailable()).await;
-    assert_eq!(
-        text(c, Locator::Css(".a0-history")).await,
-        "Address history is unavailable right now: an account that moved away from this address may not be listed."
-    );
-    assert_eq!(
-        text(c, Locator::Css(".a0-empty")).await,
-        "No Auth0 account for this email."
-    );
+    assert_text(
+        c,
+        ".a0-history",
+        "Address history is unavailable right now: an account that moved away from this address may not be listed.",
+    )
+    .await;
+    assert_text(c, ".a0-empty", "No Auth0 account for this email.").await;
     browser
         .screenshot_full_page("dixa-card-history-unavailable")
         .await

@@ -6,15 +6,18 @@
 
 mod common;
 
-use fantoccini::{Client, Locator, elements::Element};
+use fantoccini::{Client, Locator};
 use local::LocalSystem;
 use serde_json::Value;
-use std::time::{Duration, Instant};
-use test_support::browser::{Browser, click_button, text};
+use std::time::Duration;
+use test_support::browser::{Browser, click_button};
 // See tests/dixa.rs: every test of a binary installs a capture.
 use test_support::logs::{assert_no_email_addresses, logs};
 
-use common::card::{SIDEBAR, WAIT, auth0_state, open_card, user, wait_for_text};
+use common::card::{
+    SIDEBAR, assert_text, auth0_state, buttons_per_account, class_of, open_card, open_change_email,
+    submit_email, texts, user, wait_for_text,
+};
 
 fn preview_url(system: &LocalSystem, email: &str, mode: &str) -> String {
     format!(
@@ -25,27 +28,7 @@ fn preview_url(system: &LocalSystem, email: &str, mode: &str) -> String {
 }
 
 async fn button_texts(c: &Client) -> Vec<String> {
-    let mut texts = Vec::new();
-    for b in c.find_all(Locator::Css("button")).await.unwrap() {
-        texts.push(b.text().await.unwrap());
-    }
-    texts
-}
-
-/// Opens the card's email change and returns its address field.
-async fn open_change_email(c: &Client) -> Element {
-    click_button(c, "Change email").await;
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(".a0-confirm input"))
-        .await
-        .unwrap()
-}
-
-/// Types `address` into the email change's field and submits it.
-async fn submit_email(c: &Client, input: &Element, address: &str) {
-    input.send_keys(address).await.unwrap();
-    click_button(c, "Change to this email").await;
+    texts(c, "button").await
 }
 
 fn blocks_for(state: &Value, identifier: &str) -> usize {
@@ -166,10 +149,7 @@ async fn change_email_same_origin_tells_both_addresses() {
     submit_email(c, &input, "Maria.New@Example.org").await;
     let result = wait_for_text(c, ".a0-result", "Email changed").await;
     assert!(result.starts_with("\u{2713} Done."), "{result}");
-    assert_eq!(
-        text(c, Locator::Css(".a0-email")).await,
-        "maria.new@example.org"
-    );
+    assert_text(c, ".a0-email", "maria.new@example.org").await;
     wait_for_text(c, "[data-badge=\"verified\"]", "Email not verified").await;
     browser.screenshot("dixa-card-email-changed").await.unwrap();
 
@@ -177,25 +157,17 @@ async fn change_email_same_origin_tells_both_addresses() {
     assert_eq!(user["email"], "maria.new@example.org");
     assert_eq!(user["email_verified"], false);
     // dixa-patch-user puts both emails; the `sce` the sandbox logs is skipped by
-    // email-transform (DIXA_AUTH0_CLIENT_ID): each email arrives once.
-    let start = Instant::now();
-    let want = [
-        ("auth0_verify_email", "maria.new@example.org"),
-        ("email_changed_new_address", "maria.new@example.org"),
-        ("email_changed_old_address", "maria.rossi@example.com"),
-    ]
-    .map(|(k, r)| (k.to_owned(), r.to_owned()));
-    loop {
-        let got = common::outbox_kinds(&system);
-        if got == want {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "outbox: {got:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // Nothing more arrives once everything has run.
-    system.settle(&[], Duration::from_secs(20)).await.unwrap();
-    assert_eq!(common::outbox_kinds(&system), want);
+    // email-transform (DIXA_AUTH0_CLIENT_ID): each email arrives once, and nothing more once
+    // everything has run.
+    common::outbox_is(
+        &system,
+        &[
+            ("auth0_verify_email", "maria.new@example.org"),
+            ("email_changed_new_address", "maria.new@example.org"),
+            ("email_changed_old_address", "maria.rossi@example.com"),
+        ],
+    )
+    .await;
     browser.close().await;
     system.shutdown().await;
 }
@@ -216,7 +188,7 @@ async fn change_email_whose_emails_cannot_be_sent_says_the_customer_was_not_told
         "PUBLISH_BACKOFF_BASE_MS".into(),
         "10".into(),
     ));
-    let system = LocalSystem::start(options).await.unwrap();
+    let system = common::start_with(options).await;
     let browser = Browser::start(SIDEBAR, 800).await.unwrap();
     let c = browser.client();
     let maria = "auth0|6650f1c2a3b4c5d6e7f80913";
@@ -237,20 +209,10 @@ async fn change_email_whose_emails_cannot_be_sent_says_the_customer_was_not_told
         result.contains("Do not change the email again."),
         "{result}"
     );
-    let class = c
-        .find(Locator::Css(".a0-result"))
-        .await
-        .unwrap()
-        .attr("class")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    let class = class_of(c, ".a0-result").await;
     assert!(class.contains("a0-warn"), "{class}");
     // The card shows the change, which was made.
-    assert_eq!(
-        text(c, Locator::Css(".a0-email")).await,
-        "maria.new@example.org"
-    );
+    assert_text(c, ".a0-email", "maria.new@example.org").await;
     browser
         .screenshot("dixa-card-email-changed-customer-not-told")
         .await
@@ -296,16 +258,8 @@ async fn social_accounts_offer_no_reset_and_no_email_change() {
     // Two accounts of one address: the database one has both buttons, the Google one neither.
     open_card(c, &preview_url(&system, "jane+shop@example.com", "null")).await;
     wait_for_text(c, ".a0-summary", "2 Auth0 accounts use this email").await;
-    let sections = c.find_all(Locator::Css(".a0-account")).await.unwrap();
-    assert_eq!(sections.len(), 2);
-    let mut per_account = Vec::new();
-    for section in &sections {
-        let mut texts = Vec::new();
-        for b in section.find_all(Locator::Css("button")).await.unwrap() {
-            texts.push(b.text().await.unwrap());
-        }
-        per_account.push(texts);
-    }
+    let per_account = buttons_per_account(c).await;
+    assert_eq!(per_account.len(), 2);
     assert_eq!(
         per_account,
         [
@@ -354,7 +308,7 @@ async fn an_expired_card_says_reopen_the_conversation() {
     options
         .env
         .insert("DIXA_ACTION_TOKEN_TTL_S".into(), "30".into());
-    let system = LocalSystem::start(options).await.unwrap();
+    let system = common::start_with(options).await;
     let browser = Browser::start(SIDEBAR, 800).await.unwrap();
     let c = browser.client();
 

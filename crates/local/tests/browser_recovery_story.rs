@@ -21,12 +21,15 @@ use fantoccini::{Client, Locator};
 use local::LocalSystem;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use test_support::browser::{Browser, click_button, text};
+use test_support::browser::{Browser, click_button};
 // See tests/dixa.rs: every test of a binary installs a capture.
 use test_support::logs::{Logs, audit_lines, logs};
 
-use common::card::{SIDEBAR, WAIT, auth0_state, open_card, user, wait_for_text};
-use common::outbox_kinds as outbox;
+use common::card::{
+    SIDEBAR, assert_text, auth0_state, day_in_words, open_card, open_change_email, screenshot_at,
+    submit_email, texts, user, wait_for_text,
+};
+use common::outbox_is;
 /// The conversation the customer writes in, from the address they had.
 const CUSTOMER_CONVERSATION: &str = "8812345";
 /// The address the account is moved to.
@@ -49,29 +52,7 @@ fn card_url(system: &LocalSystem, email: &str, csid: &str) -> String {
 
 /// The visible texts of the buttons under `css`.
 async fn buttons(c: &Client, css: &str) -> Vec<String> {
-    let mut texts = Vec::new();
-    for b in c
-        .find_all(Locator::Css(&format!("{css} button")))
-        .await
-        .unwrap()
-    {
-        texts.push(b.text().await.unwrap());
-    }
-    texts
-}
-
-/// A screenshot of the sidebar's first screen with `css` in the middle of it, where the agent
-/// is looking.
-async fn screenshot_at(browser: &Browser, css: &str, name: &str) {
-    browser
-        .client()
-        .execute(
-            "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
-            vec![json!(css)],
-        )
-        .await
-        .unwrap();
-    browser.screenshot(name).await.unwrap();
+    texts(c, &format!("{css} button")).await
 }
 
 /// A screenshot of the whole card as it is now, at the sidebar's width: the preview's iframe is
@@ -131,27 +112,6 @@ fn count_for(list: &Value, user_id: &str) -> usize {
         .count()
 }
 
-/// Waits until the outbox holds exactly `want` (in any order), then until everything the
-/// system was doing has finished, and checks that nothing more arrived.
-async fn outbox_is(system: &LocalSystem, want: &[(&str, &str)]) {
-    let mut want: Vec<(String, String)> = want
-        .iter()
-        .map(|(k, r)| ((*k).to_owned(), (*r).to_owned()))
-        .collect();
-    want.sort();
-    let start = Instant::now();
-    while outbox(system) != want {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "outbox: {:?}, want {want:?}",
-            outbox(system)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    system.settle(&[], Duration::from_secs(20)).await.unwrap();
-    assert_eq!(outbox(system), want);
-}
-
 /// The audit lines of `action` as `(outcome, reason)`, in order.
 fn audits(logs: &Logs, action: &str) -> Vec<(String, String)> {
     audit_lines(&logs.text())
@@ -166,31 +126,6 @@ fn audits(logs: &Logs, action: &str) -> Vec<(String, String)> {
 
 fn allowed_once() -> Vec<(String, String)> {
     vec![("allowed".to_owned(), String::new())]
-}
-
-/// A log's RFC 3339 date as the card says it: `4 December 2026`.
-fn day_in_words(date: &str) -> String {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let month: usize = date[5..7].parse().unwrap();
-    format!(
-        "{} {} {}",
-        date[8..10].trim_start_matches('0'),
-        MONTHS[month - 1],
-        &date[0..4]
-    )
 }
 
 /// The account that moved, and the tenant it is on.
@@ -253,10 +188,7 @@ async fn recover<'a>(
             m.looked_up
         )
     );
-    assert_eq!(
-        text(c, Locator::Css(".a0-moved .a0-email")).await,
-        m.looked_up
-    );
+    assert_text(c, ".a0-moved .a0-email", m.looked_up).await;
     // The address that was set is told, the restored one gets ours and Auth0's verification
     // link; the restore's own `sce` (made by the Dixa functions' client) sends nothing more.
     emails.extend([
@@ -381,10 +313,12 @@ async fn recover<'a>(
         m.factors
     );
     let words = if m.factors == 1 { "factor" } else { "factors" };
-    assert_eq!(
-        text(c, Locator::Css(".a0-moved [data-fact=\"mfa\"]")).await,
-        format!("{} {words}", m.factors)
-    );
+    assert_text(
+        c,
+        ".a0-moved [data-fact=\"mfa\"]",
+        &format!("{} {words}", m.factors),
+    )
+    .await;
     click_button(c, "Reset MFA").await;
     let ask = wait_for_text(c, ".a0-moved .a0-confirm", "Remove every MFA factor").await;
     assert!(ask.contains("cannot be undone"), "{ask}");
@@ -400,10 +334,7 @@ async fn recover<'a>(
         result,
         "\u{2713} Done. MFA reset: every factor removed and every remembered browser forgotten. The customer sets MFA up again at the next sign-in that asks for it."
     );
-    assert_eq!(
-        text(c, Locator::Css(".a0-moved [data-fact=\"mfa\"]")).await,
-        "none"
-    );
+    assert_text(c, ".a0-moved [data-fact=\"mfa\"]", "none").await;
     let state = auth0_state(system).await;
     assert_eq!(state["authentication_methods"][m.user_id], json!([]));
     assert_eq!(
@@ -431,12 +362,9 @@ async fn recover<'a>(
     c.enter_parent_frame().await.unwrap();
     open_card(c, &card_url(system, m.looked_up, CUSTOMER_CONVERSATION)).await;
     assert!(c.find(Locator::Css(".a0-moved")).await.is_err());
-    assert_eq!(text(c, Locator::Css(".a0-email")).await, m.looked_up);
-    assert_eq!(
-        text(c, Locator::Css("[data-badge=\"verified\"]")).await,
-        "Email not verified"
-    );
-    assert_eq!(text(c, Locator::Css("[data-fact=\"mfa\"]")).await, "none");
+    assert_text(c, ".a0-email", m.looked_up).await;
+    assert_text(c, "[data-badge=\"verified\"]", "Email not verified").await;
+    assert_text(c, "[data-fact=\"mfa\"]", "none").await;
     assert_eq!(
         buttons(c, ".a0-account").await,
         [
@@ -564,7 +492,7 @@ async fn management_api_change_then_recovery(enterprise: bool, shots: &str) {
     let mut options = common::options();
     options.auth0_seed = seed_with_intruder_on_pat(&options.auth0_seed);
     options.auth0_enterprise = enterprise;
-    let system = LocalSystem::start(options).await.unwrap();
+    let system = common::start_with(options).await;
     let browser = Browser::start(SIDEBAR, 800).await.unwrap();
     let c = browser.client();
 
@@ -602,18 +530,19 @@ async fn management_api_change_then_recovery(enterprise: bool, shots: &str) {
         c.find_all(Locator::Css(".a0-account")).await.unwrap().len(),
         1
     );
-    assert_eq!(
-        text(c, Locator::Css(".a0-moved-head")).await,
-        format!("This address was moved to another email on {changed_on} by the customer")
-    );
-    assert_eq!(
-        text(c, Locator::Css(".a0-now")).await,
-        format!("Its email now: {INTRUDER}")
-    );
-    assert_eq!(
-        text(c, Locator::Css(".a0-steps")).await,
-        "If the customer did not make this change:\nGive the address back\nSign out everywhere\nSend password reset email"
-    );
+    assert_text(
+        c,
+        ".a0-moved-head",
+        &format!("This address was moved to another email on {changed_on} by the customer"),
+    )
+    .await;
+    assert_text(c, ".a0-now", &format!("Its email now: {INTRUDER}")).await;
+    assert_text(
+        c,
+        ".a0-steps",
+        "If the customer did not make this change:\nGive the address back\nSign out everywhere\nSend password reset email",
+    )
+    .await;
     assert_eq!(
         buttons(c, ".a0-moved").await,
         [
@@ -632,14 +561,7 @@ async fn management_api_change_then_recovery(enterprise: bool, shots: &str) {
         .await
         .unwrap();
     summary.click().await.unwrap();
-    let mut events = Vec::new();
-    for li in c
-        .find_all(Locator::Css(".a0-moved .a0-events li"))
-        .await
-        .unwrap()
-    {
-        events.push(li.text().await.unwrap());
-    }
+    let events = texts(c, ".a0-moved .a0-events li").await;
     assert!(
         events.iter().any(
             |e| e.starts_with(&format!("Email changed\n{changed_on}, ")) && e.ends_with(" UTC")
@@ -691,15 +613,8 @@ async fn an_agents_change_email_then_the_whole_recovery_from_the_card() {
 
     // A social-engineered agent, in another conversation, changes Maria's email.
     open_card(c, &card_url(&system, MARIA_EMAIL, talked_into_it)).await;
-    click_button(c, "Change email").await;
-    let input = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(".a0-confirm input"))
-        .await
-        .unwrap();
-    input.send_keys(INTRUDER).await.unwrap();
-    click_button(c, "Change to this email").await;
+    let input = open_change_email(c).await;
+    submit_email(c, &input, INTRUDER).await;
     wait_for_text(c, ".a0-result", "Email changed").await;
     // dixa-patch-user tells both addresses; the change's `sce` (the Dixa client's) sends
     // nothing more.
@@ -727,20 +642,21 @@ async fn an_agents_change_email_then_the_whole_recovery_from_the_card() {
         c.find_all(Locator::Css(".a0-account")).await.unwrap().len(),
         1
     );
-    assert_eq!(
-        text(c, Locator::Css(".a0-moved-head")).await,
-        format!(
+    assert_text(
+        c,
+        ".a0-moved-head",
+        &format!(
             "This address was moved to another email on {changed_on} by a support agent (conversation {talked_into_it})"
-        )
-    );
-    assert_eq!(
-        text(c, Locator::Css(".a0-now")).await,
-        format!("Its email now: {INTRUDER}")
-    );
-    assert_eq!(
-        text(c, Locator::Css(".a0-moved [data-badge=\"verified\"]")).await,
-        "Email not verified"
-    );
+        ),
+    )
+    .await;
+    assert_text(c, ".a0-now", &format!("Its email now: {INTRUDER}")).await;
+    assert_text(
+        c,
+        ".a0-moved [data-badge=\"verified\"]",
+        "Email not verified",
+    )
+    .await;
     assert_eq!(
         buttons(c, ".a0-moved").await,
         [

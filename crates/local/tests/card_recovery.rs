@@ -157,21 +157,7 @@ fn who_moved_it_and_when_is_said_in_words() {
         "This address was moved to another email on 4 December 2026 by a support agent"
     );
     // Every month, one- and two-digit days, as sent (UTC).
-    let months = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    for (i, month) in months.iter().enumerate() {
+    for (i, month) in common::card::MONTHS.iter().enumerate() {
         for (day, words) in [("01", "1"), ("09", "9"), ("10", "10"), ("28", "28")] {
             let at = format!("2027-{:02}-{day}T00:00:00.000Z", i + 1);
             assert_eq!(

@@ -30,9 +30,7 @@ async fn emails_beyond_bloomreachs_limit_wait_and_all_arrive_exactly_once() {
     // it to one email, but this test is about the back-off alone).
     options.time_scale = 1.0;
     options.rate_limits.bloomreach = NonZeroU32::new(RPS).map(RateLimit::per_second);
-    let system = local::LocalSystem::start(options)
-        .await
-        .expect("local system starts");
+    let system = common::start_with(options).await;
     let client = common::eventbridge(&system).await;
 
     let logs: Vec<Value> = (1..=EMAILS).map(scp_log).collect();
@@ -83,9 +81,7 @@ async fn a_half_hour_bloomreach_storm_ends_with_every_email_sent_once_and_none_d
         .function_env
         .push(("send-email".into(), "SEND_MAX_ATTEMPTS".into(), "1".into()));
     let storm = Duration::from_secs(30 * 60).mul_f64(options.time_scale);
-    let system = local::LocalSystem::start(options)
-        .await
-        .expect("local system starts");
+    let system = common::start_with(options).await;
     let client = common::eventbridge(&system).await;
     let limiter = system.bloomreach().expect("the sandbox").rate().clone();
     // The storm: a limit on a clock that does not move, its one token taken.

@@ -8,7 +8,7 @@ use local::{LocalSystem, Options, hops::Hop, send};
 use std::{
     path::PathBuf,
     sync::atomic::{AtomicU32, Ordering},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 /// A fresh directory under the system's temp dir.
@@ -37,7 +37,11 @@ pub fn options() -> Options {
 }
 
 pub async fn start() -> LocalSystem {
-    LocalSystem::start(options())
+    start_with(options()).await
+}
+
+pub async fn start_with(options: Options) -> LocalSystem {
+    LocalSystem::start(options)
         .await
         .expect("local system starts")
 }
@@ -140,4 +144,25 @@ pub fn emails_of(system: &LocalSystem, kind: &str) -> usize {
         .into_iter()
         .filter(|e| e.kind == kind)
         .count()
+}
+
+/// Waits until the outbox holds exactly `want` (in any order), then until everything the
+/// system was doing has finished, and checks that nothing more arrived.
+pub async fn outbox_is(system: &LocalSystem, want: &[(&str, &str)]) {
+    let mut want: Vec<(String, String)> = want
+        .iter()
+        .map(|(k, r)| ((*k).to_owned(), (*r).to_owned()))
+        .collect();
+    want.sort();
+    let start = Instant::now();
+    while outbox_kinds(system) != want {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "outbox: {:?}, want {want:?}",
+            outbox_kinds(system)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    system.settle(&[], Duration::from_secs(20)).await.unwrap();
+    assert_eq!(outbox_kinds(system), want);
 }
