@@ -26,6 +26,31 @@ fn on_failure_record(payload: &Value, error_type: &str) -> String {
     .to_string()
 }
 
+/// The peers: moto (kept running while the test holds it), an SQS client on it, and a Lambda
+/// client on the wiremock server that stands for Lambda's Invoke API.
+async fn peers() -> (
+    test_support::moto::Moto,
+    aws_sdk_sqs::Client,
+    MockServer,
+    aws_sdk_lambda::Client,
+) {
+    let moto = test_support::moto::server().await;
+    let sqs = aws_sdk_sqs::Client::new(&test_support::aws::sdk_config(moto.endpoint()).await);
+    let lambda_api = MockServer::start().await;
+    let lambda =
+        aws_sdk_lambda::Client::new(&test_support::aws::sdk_config(&lambda_api.uri()).await);
+    (moto, sqs, lambda_api, lambda)
+}
+
+async fn send(sqs: &aws_sdk_sqs::Client, url: &str, body: &str) {
+    sqs.send_message()
+        .queue_url(url)
+        .message_body(body)
+        .send()
+        .await
+        .unwrap();
+}
+
 async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
     sqs.create_queue()
         .queue_name(test_support::unique(name))
@@ -53,11 +78,7 @@ async fn bodies(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn on_failure_records_are_invoked_again_and_dead_letters_go_back_to_the_work_queue() {
-    let moto = test_support::moto::server().await;
-    let sqs = aws_sdk_sqs::Client::new(&test_support::aws::sdk_config(moto.endpoint()).await);
-    let lambda_api = MockServer::start().await;
-    let lambda =
-        aws_sdk_lambda::Client::new(&test_support::aws::sdk_config(&lambda_api.uri()).await);
+    let (_moto, sqs, lambda_api, lambda) = peers().await;
 
     let event = json!({"version": "0", "id": "e-1", "detail-type": "Auth0 log", "detail": {"log_id": "900"}});
     Mock::given(method("POST"))
@@ -73,12 +94,7 @@ async fn on_failure_records_are_invoked_again_and_dead_letters_go_back_to_the_wo
 
     let failures = queue(&sqs, "on-failure").await;
     for error_type in ["Auth0LookupFailed", "PublishFailed"] {
-        sqs.send_message()
-            .queue_url(&failures)
-            .message_body(on_failure_record(&event, error_type))
-            .send()
-            .await
-            .unwrap();
+        send(&sqs, &failures, &on_failure_record(&event, error_type)).await;
     }
     let report = redrive::redrive(&sqs, &lambda, &failures, None, 100)
         .await
@@ -99,12 +115,7 @@ async fn on_failure_records_are_invoked_again_and_dead_letters_go_back_to_the_wo
     let send_email_event =
         json!({"detail-type": "SendEmail", "detail": {"dedupe_key": "900:account_blocked"}})
             .to_string();
-    sqs.send_message()
-        .queue_url(&dead)
-        .message_body(&send_email_event)
-        .send()
-        .await
-        .unwrap();
+    send(&sqs, &dead, &send_email_event).await;
     // Without a work queue it is left, and said so.
     let report = redrive::redrive(&sqs, &lambda, &dead, None, 100)
         .await
@@ -119,11 +130,7 @@ async fn on_failure_records_are_invoked_again_and_dead_letters_go_back_to_the_wo
 
 #[tokio::test]
 async fn a_refused_invoke_leaves_the_record_in_the_queue() {
-    let moto = test_support::moto::server().await;
-    let sqs = aws_sdk_sqs::Client::new(&test_support::aws::sdk_config(moto.endpoint()).await);
-    let lambda_api = MockServer::start().await;
-    let lambda =
-        aws_sdk_lambda::Client::new(&test_support::aws::sdk_config(&lambda_api.uri()).await);
+    let (_moto, sqs, lambda_api, lambda) = peers().await;
     Mock::given(method("POST"))
         .respond_with(
             ResponseTemplate::new(404)
@@ -135,15 +142,11 @@ async fn a_refused_invoke_leaves_the_record_in_the_queue() {
         .mount(&lambda_api)
         .await;
     let failures = queue(&sqs, "on-failure").await;
-    sqs.send_message()
-        .queue_url(&failures)
-        .message_body(on_failure_record(
-            &json!({"detail": {"user_name": "jane@example.com"}}),
-            "HybrisUnavailable",
-        ))
-        .send()
-        .await
-        .unwrap();
+    let record = on_failure_record(
+        &json!({"detail": {"user_name": "jane@example.com"}}),
+        "HybrisUnavailable",
+    );
+    send(&sqs, &failures, &record).await;
     let report = redrive::redrive(&sqs, &lambda, &failures, None, 100)
         .await
         .unwrap();
@@ -160,23 +163,14 @@ async fn a_refused_invoke_leaves_the_record_in_the_queue() {
 
 #[tokio::test]
 async fn dead_lettered_messages_go_back_to_the_work_queue() {
-    let moto = test_support::moto::server().await;
-    let sqs = aws_sdk_sqs::Client::new(&test_support::aws::sdk_config(moto.endpoint()).await);
-    let lambda_api = MockServer::start().await;
-    let lambda =
-        aws_sdk_lambda::Client::new(&test_support::aws::sdk_config(&lambda_api.uri()).await);
+    let (_moto, sqs, lambda_api, lambda) = peers().await;
     let work = queue(&sqs, "send-email").await;
     let dead = queue(&sqs, "send-email-dlq").await;
     let events: Vec<String> = (1..=12)
         .map(|n| json!({"detail-type": "SendEmail", "detail": {"dedupe_key": format!("90{n}:account_blocked")}}).to_string())
         .collect();
     for e in &events {
-        sqs.send_message()
-            .queue_url(&dead)
-            .message_body(e)
-            .send()
-            .await
-            .unwrap();
+        send(&sqs, &dead, e).await;
     }
     let report = redrive::redrive(&sqs, &lambda, &dead, Some(&work), 100)
         .await
