@@ -15,7 +15,7 @@ use lambda_support::{
 };
 use serde_json::{Value, json};
 use std::{collections::HashMap, time::Duration};
-use test_support::{aws::BusWithQueue, logs};
+use test_support::{aws::BusWithQueue, logs, moto::Moto};
 
 fn sample(name: &str) -> Value {
     let path = format!(
@@ -25,8 +25,11 @@ fn sample(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn send_email_pattern() -> Value {
-    json!({"source": [send_email::SOURCE], "detail-type": [send_email::DETAIL_TYPE]})
+/// On moto, an Email bus whose rule sends every SendEmail event to a queue.
+async fn email_bus(moto: &Moto) -> BusWithQueue {
+    let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
+    let pattern = json!({"source": [send_email::SOURCE], "detail-type": [send_email::DETAIL_TYPE]});
+    BusWithQueue::create(&sdk, &test_support::unique("email"), &pattern).await
 }
 
 #[tokio::test]
@@ -34,8 +37,7 @@ async fn sce_lands_two_send_email_events_on_the_email_bus() {
     let (capture, _guard) = logs::Capture::install();
     let moto = test_support::moto::server().await;
     let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
-    let bus =
-        BusWithQueue::create(&sdk, &test_support::unique("email"), &send_email_pattern()).await;
+    let bus = email_bus(&moto).await;
 
     let config = Config::from_env(&Env::from_pairs([(
         "EMAIL_BUS_NAME",
@@ -76,8 +78,7 @@ async fn a_per_entry_failure_is_detected_and_only_it_is_resent() {
     let (capture, _guard) = logs::Capture::install();
     let moto = test_support::moto::server().await;
     let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
-    let bus =
-        BusWithQueue::create(&sdk, &test_support::unique("email"), &send_email_pattern()).await;
+    let bus = email_bus(&moto).await;
     let backoff = Backoff {
         max_attempts: 3,
         base: Duration::from_millis(10),
@@ -129,11 +130,14 @@ const SCE_LOG_ID: &str = "90020261120095811043000000000000006";
 /// The `client_id` of `events/auth0/sce.json`.
 const SCE_CLIENT_ID: &str = "kN3pQ8rT5vW2xY7zA1bC4dE6fG9hJ0kL";
 
-/// The email history's table as the template declares it (`EmailHistoryTable`).
-async fn create_history_table(dynamo: &aws_sdk_dynamodb::Client) -> String {
+/// On moto, the email history's table as the template declares it (`EmailHistoryTable`), and
+/// a client to read it.
+async fn history_table(moto: &Moto) -> (aws_sdk_dynamodb::Client, String) {
+    let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let table = test_support::unique("email-history");
-    test_support::aws::create_email_history_table(dynamo, &table).await;
-    table
+    test_support::aws::create_email_history_table(&dynamo, &table).await;
+    (dynamo, table)
 }
 
 type Item = HashMap<String, AttributeValue>;
@@ -147,7 +151,7 @@ async fn items(dynamo: &aws_sdk_dynamodb::Client, table: &str) -> Vec<Item> {
 /// The handler as `bootstrap` builds it on AWS (here: moto), with the email history in
 /// `table` and any `extra` settings.
 async fn handler_with_history(
-    moto: &test_support::moto::Moto,
+    moto: &Moto,
     bus: &str,
     table: &str,
     extra: &[(&str, &str)],
@@ -202,11 +206,8 @@ fn deadline() -> Deadline {
 async fn an_sce_writes_one_history_record_with_no_address_in_clear_and_a_replay_no_second() {
     let (capture, _guard) = logs::Capture::install();
     let moto = test_support::moto::server().await;
-    let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
-    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    let table = create_history_table(&dynamo).await;
-    let bus =
-        BusWithQueue::create(&sdk, &test_support::unique("email"), &send_email_pattern()).await;
+    let (dynamo, table) = history_table(&moto).await;
+    let bus = email_bus(&moto).await;
     let handler = handler_with_history(&moto, &bus.bus_name, &table, &[]).await;
 
     // Logged yesterday, processed now: the record carries the log's time.
@@ -268,11 +269,8 @@ async fn an_sce_writes_one_history_record_with_no_address_in_clear_and_a_replay_
 async fn a_support_agents_sce_is_recorded_though_not_emailed() {
     let (capture, _guard) = logs::Capture::install();
     let moto = test_support::moto::server().await;
-    let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
-    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    let table = create_history_table(&dynamo).await;
-    let bus =
-        BusWithQueue::create(&sdk, &test_support::unique("email"), &send_email_pattern()).await;
+    let (dynamo, table) = history_table(&moto).await;
+    let bus = email_bus(&moto).await;
     let handler = handler_with_history(
         &moto,
         &bus.bus_name,
@@ -317,9 +315,7 @@ async fn a_support_agents_sce_is_recorded_though_not_emailed() {
 async fn a_failing_history_fails_the_invocation_after_the_emails_were_published() {
     let (capture, _guard) = logs::Capture::install();
     let moto = test_support::moto::server().await;
-    let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
-    let bus =
-        BusWithQueue::create(&sdk, &test_support::unique("email"), &send_email_pattern()).await;
+    let bus = email_bus(&moto).await;
     // A table that does not exist: every PutItem fails (ResourceNotFoundException).
     let missing = test_support::unique("no-such-history");
     let handler = handler_with_history(&moto, &bus.bus_name, &missing, &[]).await;
@@ -366,11 +362,8 @@ async fn a_failing_history_fails_the_invocation_after_the_emails_were_published(
 async fn an_sce_without_an_old_address_and_other_log_types_record_nothing() {
     let (capture, _guard) = logs::Capture::install();
     let moto = test_support::moto::server().await;
-    let sdk = test_support::aws::sdk_config(moto.endpoint()).await;
-    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    let table = create_history_table(&dynamo).await;
-    let bus =
-        BusWithQueue::create(&sdk, &test_support::unique("email"), &send_email_pattern()).await;
+    let (dynamo, table) = history_table(&moto).await;
+    let bus = email_bus(&moto).await;
     let handler = handler_with_history(&moto, &bus.bus_name, &table, &[]).await;
 
     // Only the new address: its email goes out, the history has nothing to key it by.
