@@ -1,14 +1,19 @@
 //! The look-up handler against a wiremock Auth0, with requests built from API Gateway REST
 //! (v1) proxy events exactly as `lambda_http` builds them in Lambda.
 
-use dixa_access::{Action, ActionTokens, agent_ref};
+mod common;
+
+use common::{
+    allows, body_json, look_up, mount_get_failing, mount_no_blocks, request, security_events,
+    tokens,
+};
+use dixa_access::{Action, agent_ref};
 use dixa_get_user::{Config, Lookup};
-use lambda_http::{Body, Response};
 use lambda_support::Env;
 use serde_json::{Value, json};
-use test_support::apigw::{LOOKUP_RESOURCE, lookup_event};
+use test_support::apigw::LOOKUP_RESOURCE;
 use test_support::auth0::{self, EMAIL, M2M_TOKEN, RawQuery, USER, USER_ENCODED};
-use test_support::dixa::{self, AGENT, LOOKUP_SECRET, TOKEN_KEY};
+use test_support::dixa::{self, AGENT, LOOKUP_SECRET};
 use test_support::logs::{audit_lines, logs};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -31,10 +36,6 @@ async fn lookup(server: &MockServer, extra: &[(&'static str, &'static str)]) -> 
     Lookup::new(config).unwrap()
 }
 
-fn tokens() -> ActionTokens {
-    ActionTokens::new(TOKEN_KEY.as_bytes(), None, 300).unwrap()
-}
-
 /// A `/lookup` REST event.
 fn rest_event(
     http_method: &str,
@@ -43,19 +44,6 @@ fn rest_event(
     headers: &[(&str, &str)],
 ) -> Value {
     test_support::apigw::rest_event(LOOKUP_RESOURCE, http_method, path, query, headers, None)
-}
-
-fn request(event: &Value) -> lambda_http::Request {
-    lambda_http::request::from_str(&event.to_string()).expect("a REST proxy event")
-}
-
-/// A look-up as Dixa sends it: the secret header and the three placeholders.
-fn dixa_lookup(email: &str) -> Value {
-    lookup_event(email, Some(LOOKUP_SECRET))
-}
-
-fn body_json(response: &Response<Body>) -> Value {
-    serde_json::from_slice(response.body().as_ref()).unwrap()
 }
 
 /// Jane's profile as Auth0 returns it, with fields the card must never carry.
@@ -68,11 +56,6 @@ async fn mount_users(server: &MockServer, raw_query: &'static str, users: Value)
     auth0::mount_users_by_email(server, raw_query, M2M_TOKEN, users, 1).await;
 }
 
-/// The user blocks of `encoded_id`, answered once.
-async fn mount_blocks(server: &MockServer, encoded_id: &str, blocks: Value) {
-    auth0::mount_user_blocks(server, encoded_id, M2M_TOKEN, blocks, 1).await;
-}
-
 /// An Auth0 finding Jane's [`profile`] under her address once, with `blocks` as her user
 /// blocks, [`auth0::security_logs`] as her logs and no MFA factor.
 async fn jane_found(blocks: Value) -> MockServer {
@@ -83,7 +66,7 @@ async fn jane_found(blocks: Value) -> MockServer {
         json!([profile()]),
     )
     .await;
-    mount_blocks(&server, USER_ENCODED, blocks).await;
+    auth0::mount_user_blocks(&server, USER_ENCODED, M2M_TOKEN, blocks, 1).await;
     auth0::mount_account_details(
         &server,
         USER_ENCODED,
@@ -95,17 +78,11 @@ async fn jane_found(blocks: Value) -> MockServer {
     server
 }
 
-/// Jane's events as the card shows [`auth0::security_logs`]: no IP, no description.
-fn jane_events() -> Value {
-    json!({"status": "ok", "items": [
-        {"date": "2026-11-20T09:58:11.043Z", "type": "sce", "what": "Email changed",
-         "country": "Germany"},
-        {"date": "2026-11-20T09:50:02.000Z", "type": "fp",
-         "what": "Failed login: wrong password", "country": "DE"},
-        {"date": "2026-11-20T09:49:00.000Z", "type": "limit_wc",
-         "what": "Blocked after too many attempts"},
-        {"date": "2026-11-19T18:00:00.000Z", "type": "s", "what": "Successful login"}
-    ]})
+/// An Auth0 finding no account under `nobody@example.com`, once.
+async fn nobody_found() -> MockServer {
+    let server = auth0::start(M2M_TOKEN, 1).await;
+    mount_users(&server, "email=nobody%40example.com", json!([])).await;
+    server
 }
 
 #[tokio::test]
@@ -118,9 +95,7 @@ async fn lookup_sends_the_exact_upstream_requests_and_answers_the_allow_list() {
     .await;
     let lookup = lookup(&server, &[]).await;
     // Dixa's placeholder, mixed case: looked up lower-cased, `+` sent as `%2B`.
-    let response = lookup
-        .handle(request(&dixa_lookup("Jane+Shop@Example.com")))
-        .await;
+    let response = look_up(&lookup, "Jane+Shop@Example.com").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -152,7 +127,7 @@ async fn lookup_sends_the_exact_upstream_requests_and_answers_the_allow_list() {
                 "brute_force_blocked": true,
                 "brute_force_block_count": 1,
                 "mfa_factors": 0,
-                "events": jane_events(),
+                "events": security_events(),
                 "action_token": null,
                 // Not blocked: no `unblock`; verified: no `resend_verification`; no factor:
                 // no `reset_mfa`.
@@ -173,10 +148,7 @@ async fn lookup_sends_the_exact_upstream_requests_and_answers_the_allow_list() {
         Action::SignOutEverywhere,
     ];
     for action in Action::ALL.into_iter().filter(|a| !listed.contains(a)) {
-        assert!(
-            tokens().verify(token, USER, action, now).is_err(),
-            "{action}"
-        );
+        assert!(!allows(token, USER, action, now), "{action}");
     }
     for action in listed {
         let claims = tokens().verify(token, USER, action, now).unwrap();
@@ -184,11 +156,7 @@ async fn lookup_sends_the_exact_upstream_requests_and_answers_the_allow_list() {
         assert_eq!(claims.agent, agent_ref(AGENT));
         assert!(claims.exp <= now + 300 && claims.exp + 5 >= now + 300);
     }
-    assert!(
-        tokens()
-            .verify(token, "auth0|other", Action::Block, now)
-            .is_err()
-    );
+    assert!(!allows(token, "auth0|other", Action::Block, now));
     // Never the Lucene search.
     for r in server.received_requests().await.unwrap() {
         assert_ne!(r.url.path(), "/api/v2/users");
@@ -200,11 +168,7 @@ async fn last_ip_is_shown_only_when_configured() {
     let _logs = logs();
     let server = jane_found(json!({"blocked_for": []})).await;
     let lookup = lookup(&server, &[("DIXA_SHOW_LAST_IP", "true")]).await;
-    let body = body_json(
-        &lookup
-            .handle(request(&dixa_lookup("jane+shop@example.com")))
-            .await,
-    );
+    let body = body_json(&look_up(&lookup, "jane+shop@example.com").await);
     assert_eq!(body["accounts"][0]["last_ip"], "203.0.113.7");
     // And each event's IP.
     assert_eq!(
@@ -224,25 +188,14 @@ async fn several_accounts_each_get_their_blocks_and_their_own_token() {
     google["blocked"] = json!(true);
     let db = auth0::user(USER, "jane@example.com");
     mount_users(&server, "email=jane%40example.com", json!([db, google])).await;
-    mount_blocks(&server, USER_ENCODED, json!({"blocked_for": []})).await;
+    mount_no_blocks(&server, USER_ENCODED, 1).await;
     // No database identity: never asked for brute-force blocks.
-    auth0::mount_user_blocks(
-        &server,
-        "google-oauth2%7C1234567890",
-        M2M_TOKEN,
-        json!({"blocked_for": []}),
-        0,
-    )
-    .await;
+    mount_no_blocks(&server, "google-oauth2%7C1234567890", 0).await;
     for id in [USER_ENCODED, "google-oauth2%7C1234567890"] {
         auth0::mount_account_details(&server, id, M2M_TOKEN, json!([]), json!([])).await;
     }
     let lookup = lookup(&server, &[]).await;
-    let mut body = body_json(
-        &lookup
-            .handle(request(&dixa_lookup("jane@example.com")))
-            .await,
-    );
+    let mut body = body_json(&look_up(&lookup, "jane@example.com").await);
     assert_eq!(body["found"], true);
     assert_eq!(body["count"], 2);
     let t0 = body["accounts"][0]["action_token"].take();
@@ -262,46 +215,32 @@ async fn several_accounts_each_get_their_blocks_and_their_own_token() {
     );
     let now = dixa_access::now_unix();
     let (t0, t1) = (t0.as_str().unwrap(), t1.as_str().unwrap());
-    assert!(tokens().verify(t0, USER, Action::Block, now).is_ok());
-    assert!(
-        tokens()
-            .verify(t1, "google-oauth2|1234567890", Action::Unblock, now)
-            .is_ok()
-    );
+    assert!(allows(t0, USER, Action::Block, now));
+    assert!(allows(t1, "google-oauth2|1234567890", Action::Unblock, now));
     for refused in [
         Action::SendPasswordReset,
         Action::ChangeEmail,
         Action::Block,
     ] {
         assert!(
-            tokens()
-                .verify(t1, "google-oauth2|1234567890", refused, now)
-                .is_err(),
+            !allows(t1, "google-oauth2|1234567890", refused, now),
             "{refused:?}"
         );
     }
-    assert!(
-        tokens()
-            .verify(t0, "google-oauth2|1234567890", Action::Block, now)
-            .is_err()
-    );
+    assert!(!allows(t0, "google-oauth2|1234567890", Action::Block, now));
 }
 
 #[tokio::test]
 async fn no_account_is_found_false() {
     let _logs = logs();
-    let server = auth0::start(M2M_TOKEN, 1).await;
-    mount_users(&server, "email=nobody%40example.com", json!([])).await;
+    let server = nobody_found().await;
     let lookup = lookup(&server, &[]).await;
-    let response = lookup
-        .handle(request(&dixa_lookup("nobody@example.com")))
-        .await;
+    let response = look_up(&lookup, "nobody@example.com").await;
     assert_eq!(response.status(), 200);
     // Exactly this object, nothing more. Compared as JSON, not bytes: key order depends on
     // whether some crate in the build switches on serde_json's `preserve_order`.
-    let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
     assert_eq!(
-        body,
+        body_json(&response),
         json!({"found": false, "count": 0, "email": "nobody@example.com", "accounts": [],
                "history": "off"})
     );
@@ -337,8 +276,7 @@ async fn missing_wrong_or_rotated_out_secret_is_401_without_upstream_calls() {
 #[tokio::test]
 async fn the_previous_secret_still_works_during_a_rotation() {
     let _logs = logs();
-    let server = auth0::start(M2M_TOKEN, 1).await;
-    mount_users(&server, "email=nobody%40example.com", json!([])).await;
+    let server = nobody_found().await;
     let lookup = lookup(&server, &[]).await;
     let event = rest_event(
         "GET",
@@ -435,30 +373,18 @@ async fn auth0_failures_are_502_or_503_never_a_raw_500() {
         (403, 502, "upstream_error"),
     ] {
         let server = auth0::start(M2M_TOKEN, 1).await;
-        Mock::given(method("GET"))
-            .and(path("/api/v2/users-by-email"))
-            .respond_with(ResponseTemplate::new(status))
-            .mount(&server)
-            .await;
+        mount_get_failing(&server, "/api/v2/users-by-email", status).await;
         let lookup = lookup(&server, &[]).await;
-        let response = lookup
-            .handle(request(&dixa_lookup("jane@example.com")))
-            .await;
+        let response = look_up(&lookup, "jane@example.com").await;
         assert_eq!(response.status(), expected);
         assert_eq!(body_json(&response)["error"]["code"], code);
     }
     // The blocks call failing fails the look-up (no half card).
     let server = auth0::start(M2M_TOKEN, 1).await;
     mount_users(&server, "email=jane%40example.com", json!([profile()])).await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v2/user-blocks/{USER_ENCODED}")))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&server)
-        .await;
+    mount_get_failing(&server, format!("/api/v2/user-blocks/{USER_ENCODED}"), 500).await;
     let lookup = lookup(&server, &[]).await;
-    let response = lookup
-        .handle(request(&dixa_lookup("jane@example.com")))
-        .await;
+    let response = look_up(&lookup, "jane@example.com").await;
     assert_eq!(response.status(), 503);
 }
 
@@ -475,17 +401,11 @@ async fn every_lookup_is_audited_once_and_no_address_is_logged() {
         .await;
     let lookup = lookup(&server, &[]).await;
 
-    let found = lookup
-        .handle(request(&dixa_lookup("jane+shop@example.com")))
-        .await;
+    let found = look_up(&lookup, "jane+shop@example.com").await;
     assert_eq!(found.status(), 200);
-    let missing = lookup
-        .handle(request(&dixa_lookup("nobody@example.com")))
-        .await;
+    let missing = look_up(&lookup, "nobody@example.com").await;
     assert_eq!(missing.status(), 200);
-    let failed = lookup
-        .handle(request(&dixa_lookup("down@example.com")))
-        .await;
+    let failed = look_up(&lookup, "down@example.com").await;
     assert_eq!(failed.status(), 503);
     let refused = lookup
         .handle(request(&rest_event(
@@ -496,7 +416,7 @@ async fn every_lookup_is_audited_once_and_no_address_is_logged() {
         )))
         .await;
     assert_eq!(refused.status(), 401);
-    let bad = lookup.handle(request(&dixa_lookup("not-an-address"))).await;
+    let bad = look_up(&lookup, "not-an-address").await;
     assert_eq!(bad.status(), 400);
     // Not a look-up: no audit line.
     let other = rest_event("GET", "/other", &[], &[]);
