@@ -2,9 +2,15 @@
 //! request as the SDK sends it), with requests built from API Gateway REST (v1) proxy events
 //! exactly as `lambda_http` builds them in Lambda.
 
-use auth0_events::{EmailAddress, send_email};
+mod common;
+
+use auth0_events::send_email;
 use base64::{Engine, engine::general_purpose::STANDARD};
-use dixa_access::{Action, ActionTokens, Grant, agent_ref, now_unix};
+use common::{
+    address, body, change_email, click, mint_with, mount_get_user, mount_put_events,
+    mount_user_delete, press, request, restore_token_for,
+};
+use dixa_access::{Action, agent_ref, now_unix};
 use dixa_patch_user::{
     Actions, Config,
     notify::{ChangeMade, change_log_id},
@@ -14,11 +20,11 @@ use lambda_support::{Env, time::rfc3339};
 use serde_json::{Value, json};
 use test_support::apigw::{ACTION_RESOURCE, action_event};
 use test_support::auth0::{self, EMAIL, M2M_TOKEN, USER, USER_ENCODED};
-use test_support::dixa::{self, AGENT, CSID, ORIGIN, RESET_CLIENT_ID, TOKEN_KEY};
+use test_support::dixa::{self, AGENT, ORIGIN, RESET_CLIENT_ID, TOKEN_KEY};
 use test_support::logs::{audit_lines, logs};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
-    matchers::{body_json, header, method, path},
+    matchers::{body_json, method, path},
 };
 
 /// The Email bus name the function is configured with.
@@ -51,29 +57,6 @@ async fn actions_with_bus(
         .unwrap();
     let aws = Env::from_pairs(test_support::aws::env_for(&bus.uri()));
     Actions::new(config, lambda_support::aws_config_from(&aws)).unwrap()
-}
-
-/// PutEvents (AWS JSON 1.1, `POST /`) answered with `failed` failed entries of two.
-async fn mount_put_events(server: &MockServer, failed: usize) {
-    let entries: Vec<Value> = (0..2)
-        .map(|i| {
-            if i < failed {
-                json!({"ErrorCode": "InternalFailure", "ErrorMessage": "Internal failure"})
-            } else {
-                json!({"EventId": format!("event-{i}")})
-            }
-        })
-        .collect();
-    Mock::given(method("POST"))
-        .and(path("/"))
-        .and(header("x-amz-target", "AWSEvents.PutEvents"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "application/x-amz-json-1.1")
-                .set_body_json(json!({"FailedEntryCount": failed, "Entries": entries})),
-        )
-        .mount(server)
-        .await;
 }
 
 /// The bodies of the PutEvents requests `server` received, in order.
@@ -120,18 +103,6 @@ fn entries(put_events: &Value) -> Vec<Value> {
         .collect()
 }
 
-fn mint_with(key: &str, user_id: &str, actions: &[Action], now: u64) -> String {
-    ActionTokens::new(key.as_bytes(), None, 300).unwrap().mint(
-        &Grant {
-            user_id: user_id.into(),
-            actions: actions.to_vec(),
-            conversation_id: CSID.into(),
-            agent: agent_ref(AGENT),
-        },
-        now,
-    )
-}
-
 /// A token as the look-up mints it: this user, every action, valid now.
 fn token_for(user_id: &str) -> String {
     mint_with(TOKEN_KEY, user_id, &Action::ALL, now_unix())
@@ -147,23 +118,29 @@ fn rest_event(
     test_support::apigw::rest_event(ACTION_RESOURCE, http_method, path, &[], headers, body)
 }
 
-/// A button click on Jane's account: POST with the token and the card's origin.
-fn click(action: &str, token: &str, body: Option<&str>) -> lambda_http::Request {
-    request(&action_event(USER_ENCODED, action, token, body))
-}
-
-fn request(event: &Value) -> lambda_http::Request {
-    lambda_http::request::from_str(&event.to_string()).expect("a REST proxy event")
-}
-
-fn body(response: &Response<Body>) -> Value {
-    serde_json::from_slice(response.body().as_ref()).unwrap()
-}
-
 #[track_caller]
 fn assert_cors(response: &Response<Body>) {
     assert_eq!(response.headers()["access-control-allow-origin"], ORIGIN);
     assert_eq!(response.headers()["vary"], "origin");
+}
+
+/// `response` is a 200 answering `answer`, readable by the card's page.
+#[track_caller]
+fn assert_ok_from_the_card(response: &Response<Body>, answer: Value) {
+    assert_eq!(response.status(), 200);
+    assert_cors(response);
+    assert_eq!(body(response), answer);
+}
+
+/// `response` carries no CORS headers: no page may read it.
+#[track_caller]
+fn assert_no_cors(response: &Response<Body>) {
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }
 
 fn user_json() -> Value {
@@ -183,6 +160,17 @@ async fn mount_patch(server: &MockServer, expected: Value, expect: u64) {
     .await;
 }
 
+/// Auth0 (the first server) reading Jane's account and changing its address to `new`, once
+/// each, and an Email bus (the second) answering PutEvents with `put_failures` failed entries.
+async fn auth0_and_bus_for_a_change_to(new: &str, put_failures: usize) -> (MockServer, MockServer) {
+    let server = auth0::start(M2M_TOKEN, 1).await;
+    let bus = MockServer::start().await;
+    mount_get_user(&server, user_json()).await;
+    mount_patch(&server, dixa::email_change(new), 1).await;
+    mount_put_events(&bus, put_failures).await;
+    (server, bus)
+}
+
 /// Every request Auth0 got, but the token grant (and PutEvents, when it shares the server).
 async fn api_calls(server: &MockServer) -> Vec<wiremock::Request> {
     server
@@ -192,10 +180,6 @@ async fn api_calls(server: &MockServer) -> Vec<wiremock::Request> {
         .into_iter()
         .filter(|r| r.url.path() != "/oauth/token" && r.url.path() != "/")
         .collect()
-}
-
-fn address(s: &str) -> EmailAddress {
-    EmailAddress::parse(s).unwrap()
 }
 
 /// The two PutEvents entries for Jane's change to `new`, authorised by a token expiring at
@@ -232,25 +216,18 @@ fn expected_entries(new: &str, token_exp: u64) -> [Value; 2] {
 #[tokio::test]
 async fn change_email_sets_the_new_address_unverified_and_puts_both_emails_in_one_put_events() {
     let logs = logs();
-    let server = auth0::start(M2M_TOKEN, 1).await;
-    let bus = MockServer::start().await;
-    mount_get_user(&server, user_json()).await;
-    mount_patch(&server, dixa::email_change("jane.new+shop@example.com"), 1).await;
-    mount_put_events(&bus, 0).await;
+    let (server, bus) = auth0_and_bus_for_a_change_to("jane.new+shop@example.com", 0).await;
     let actions = actions_with_bus(&server, &bus, &[]).await;
     let now = now_unix();
-    let response = actions
-        .handle(click(
-            "change_email",
-            &mint_with(TOKEN_KEY, USER, &Action::ALL, now),
-            Some(r#"{"email": "Jane.New+Shop@Example.com"}"#),
-        ))
-        .await;
-    assert_eq!(response.status(), 200);
-    assert_cors(&response);
-    assert_eq!(
-        body(&response),
-        json!({"ok": true, "action": "change_email", "user_id": USER, "notification": "queued"})
+    let response = change_email(
+        &actions,
+        &mint_with(TOKEN_KEY, USER, &Action::ALL, now),
+        "Jane.New+Shop@Example.com",
+    )
+    .await;
+    assert_ok_from_the_card(
+        &response,
+        json!({"ok": true, "action": "change_email", "user_id": USER, "notification": "queued"}),
     );
     // Auth0: the old address read, then exactly the three fields written (never
     // `email_verified: true`, nothing else of the profile).
@@ -301,13 +278,7 @@ async fn the_same_change_sent_again_puts_the_same_dedupe_keys() {
     let token = mint_with(TOKEN_KEY, USER, &Action::ALL, now);
     let fresh = mint_with(TOKEN_KEY, USER, &Action::ALL, now + 60);
     for token in [&token, &token, &fresh] {
-        let response = actions
-            .handle(click(
-                "change_email",
-                token,
-                Some(r#"{"email": "jane.new@example.com"}"#),
-            ))
-            .await;
+        let response = change_email(&actions, token, "jane.new@example.com").await;
         assert_eq!(response.status(), 200);
         assert_eq!(body(&response)["notification"], "queued");
     }
@@ -338,13 +309,7 @@ async fn change_email_to_the_current_address_or_of_a_gone_account_changes_and_se
     mount_put_events(&bus, 0).await;
     let actions = actions_with_bus(&server, &bus, &[]).await;
 
-    let response = actions
-        .handle(click(
-            "change_email",
-            &token_for(USER),
-            Some(r#"{"email": "Jane+Shop@Example.com"}"#),
-        ))
-        .await;
+    let response = change_email(&actions, &token_for(USER), "Jane+Shop@Example.com").await;
     assert_eq!(response.status(), 409);
     assert_cors(&response);
     assert_eq!(body(&response)["error"]["code"], "same_email");
@@ -379,11 +344,7 @@ async fn change_email_to_the_current_address_or_of_a_gone_account_changes_and_se
 #[tokio::test]
 async fn a_put_events_failure_after_the_change_is_a_200_saying_the_notification_failed() {
     let logs = logs();
-    let server = auth0::start(M2M_TOKEN, 1).await;
-    let bus = MockServer::start().await;
-    mount_get_user(&server, user_json()).await;
-    mount_patch(&server, dixa::email_change("jane.new@example.com"), 1).await;
-    mount_put_events(&bus, 2).await;
+    let (server, bus) = auth0_and_bus_for_a_change_to("jane.new@example.com", 2).await;
     let actions = actions_with_bus(
         &server,
         &bus,
@@ -393,18 +354,10 @@ async fn a_put_events_failure_after_the_change_is_a_200_saying_the_notification_
         ],
     )
     .await;
-    let response = actions
-        .handle(click(
-            "change_email",
-            &token_for(USER),
-            Some(r#"{"email": "jane.new@example.com"}"#),
-        ))
-        .await;
-    assert_eq!(response.status(), 200);
-    assert_cors(&response);
-    assert_eq!(
-        body(&response),
-        json!({"ok": true, "action": "change_email", "user_id": USER, "notification": "failed"})
+    let response = change_email(&actions, &token_for(USER), "jane.new@example.com").await;
+    assert_ok_from_the_card(
+        &response,
+        json!({"ok": true, "action": "change_email", "user_id": USER, "notification": "failed"}),
     );
     // PUBLISH_MAX_ATTEMPTS (default 3) attempts, each re-sending both failed entries.
     let puts = put_events_requests(&bus).await;
@@ -439,7 +392,7 @@ async fn block_and_unblock_write_only_the_admin_flag() {
     mount_patch(&server, json!({"blocked": false}), 1).await;
     let actions = actions(&server, &[]).await;
     for action in ["block", "unblock"] {
-        let response = actions.handle(click(action, &token_for(USER), None)).await;
+        let response = press(&actions, action, &token_for(USER)).await;
         assert_eq!(response.status(), 200, "{action}");
         assert_cors(&response);
         assert_eq!(
@@ -462,19 +415,13 @@ async fn clear_brute_force_blocks_deletes_the_user_blocks() {
     let server = auth0::start(M2M_TOKEN, 1).await;
     auth0::mount_delete_user_blocks(&server, USER_ENCODED, M2M_TOKEN).await;
     let actions = actions(&server, &[]).await;
-    let response = actions
-        .handle(click("clear_brute_force_blocks", &token_for(USER), None))
-        .await;
+    let response = press(&actions, "clear_brute_force_blocks", &token_for(USER)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         body(&response),
         json!({"ok": true, "action": "clear_brute_force_blocks", "user_id": USER})
     );
     assert_eq!(api_calls(&server).await.len(), 1);
-}
-
-async fn mount_get_user(server: &MockServer, user: Value) {
-    auth0::mount_get_user(server, USER_ENCODED, M2M_TOKEN, user, 1).await;
 }
 
 async fn mount_change_password(server: &MockServer, expected: Value, expect: u64) {
@@ -500,14 +447,10 @@ async fn send_password_reset_uses_the_accounts_address_and_database_connection()
     )
     .await;
     let actions = actions(&server, &[]).await;
-    let response = actions
-        .handle(click("send_password_reset", &token_for(USER), None))
-        .await;
-    assert_eq!(response.status(), 200);
-    assert_cors(&response);
-    assert_eq!(
-        body(&response),
-        json!({"ok": true, "action": "send_password_reset", "user_id": USER})
+    let response = press(&actions, "send_password_reset", &token_for(USER)).await;
+    assert_ok_from_the_card(
+        &response,
+        json!({"ok": true, "action": "send_password_reset", "user_id": USER}),
     );
     // The reset call carries no Management API token.
     let reset = api_calls(&server)
@@ -537,9 +480,7 @@ async fn send_password_reset_honours_the_connection_override() {
     )
     .await;
     let actions = actions(&server, &[("AUTH0_RESET_CONNECTION", "Shop-Customers")]).await;
-    let response = actions
-        .handle(click("send_password_reset", &token_for(USER), None))
-        .await;
+    let response = press(&actions, "send_password_reset", &token_for(USER)).await;
     assert_eq!(response.status(), 200);
 }
 
@@ -566,9 +507,7 @@ async fn password_reset_needs_an_address_and_a_database_account() {
         mount_get_user(&server, user).await;
         mount_change_password(&server, json!({}), 0).await;
         let actions = actions(&server, extra).await;
-        let response = actions
-            .handle(click("send_password_reset", &token_for(USER), None))
-            .await;
+        let response = press(&actions, "send_password_reset", &token_for(USER)).await;
         assert_eq!(response.status(), status, "{code}");
         assert_eq!(body(&response)["error"]["code"], code);
         assert_cors(&response);
@@ -580,9 +519,7 @@ async fn password_reset_needs_an_address_and_a_database_account() {
     auth0::mount_user_not_found(&server, "GET", &path).await;
     mount_change_password(&server, json!({}), 0).await;
     let actions = actions(&server, &[]).await;
-    let response = actions
-        .handle(click("send_password_reset", &token_for(USER), None))
-        .await;
+    let response = press(&actions, "send_password_reset", &token_for(USER)).await;
     assert_eq!(response.status(), 404);
     assert_eq!(body(&response)["error"]["code"], "not_found");
 }
@@ -649,13 +586,7 @@ async fn every_token_problem_is_the_same_403_and_nothing_is_written() {
     }
     // A token for another action.
     let block_only = mint_with(TOKEN_KEY, USER, &[Action::Block], now);
-    let response = actions
-        .handle(click(
-            "change_email",
-            &block_only,
-            Some(r#"{"email": "x@example.com"}"#),
-        ))
-        .await;
+    let response = change_email(&actions, &block_only, "x@example.com").await;
     assert_eq!(response.status(), 403);
     assert_eq!(body(&response), forbidden);
     assert!(server.received_requests().await.unwrap().is_empty());
@@ -800,12 +731,7 @@ async fn preflight_and_origins() {
     );
     let response = actions.handle(preflight("https://evil.example")).await;
     assert_eq!(response.status(), 403);
-    assert!(
-        response
-            .headers()
-            .get("access-control-allow-origin")
-            .is_none()
-    );
+    assert_no_cors(&response);
 
     // A valid token from a page on another origin: refused, nothing written.
     let auth = format!("Bearer {}", token_for(USER));
@@ -818,23 +744,13 @@ async fn preflight_and_origins() {
     );
     let response = actions.handle(request(&from_evil)).await;
     assert_eq!(response.status(), 403);
-    assert!(
-        response
-            .headers()
-            .get("access-control-allow-origin")
-            .is_none()
-    );
+    assert_no_cors(&response);
     assert!(api_calls(&server).await.is_empty());
     // No Origin at all (not a browser): the token decides.
     let no_origin = rest_event("POST", &path, &[("Authorization", &auth)], None);
     let response = actions.handle(request(&no_origin)).await;
     assert_eq!(response.status(), 200);
-    assert!(
-        response
-            .headers()
-            .get("access-control-allow-origin")
-            .is_none()
-    );
+    assert_no_cors(&response);
 }
 
 #[tokio::test]
@@ -858,13 +774,7 @@ async fn auth0_failures_map_to_json_errors() {
             .mount(&server)
             .await;
         let actions = actions(&server, &[]).await;
-        let response = actions
-            .handle(click(
-                "change_email",
-                &token_for(USER),
-                Some(r#"{"email": "jane@example.com"}"#),
-            ))
-            .await;
+        let response = change_email(&actions, &token_for(USER), "jane@example.com").await;
         assert_eq!(response.status(), expected, "Auth0 {status}");
         assert_eq!(body(&response)["error"]["code"], code, "Auth0 {status}");
         assert_cors(&response);
@@ -883,9 +793,7 @@ async fn auth0_failures_map_to_json_errors() {
         .mount(&server)
         .await;
     let actions = actions(&server, &[]).await;
-    let response = actions
-        .handle(click("send_password_reset", &token_for(USER), None))
-        .await;
+    let response = press(&actions, "send_password_reset", &token_for(USER)).await;
     assert_eq!(response.status(), 503);
 }
 
@@ -904,41 +812,18 @@ async fn every_attempt_is_audited_once_with_the_token_claims() {
     let now = now_unix();
     let token = token_for(USER);
 
-    let allowed = actions
-        .handle(click(
-            "change_email",
-            &token,
-            Some(r#"{"email": "jane.new@example.com"}"#),
-        ))
-        .await;
+    let allowed = change_email(&actions, &token, "jane.new@example.com").await;
     assert_eq!(allowed.status(), 200);
     let expired = mint_with(TOKEN_KEY, USER, &Action::ALL, now - 400);
-    assert_eq!(
-        actions
-            .handle(click("block", &expired, None))
-            .await
-            .status(),
-        403
-    );
+    assert_eq!(press(&actions, "block", &expired).await.status(), 403);
     let other_action = mint_with(TOKEN_KEY, USER, &[Action::Block], now);
     assert_eq!(
-        actions
-            .handle(click("unblock", &other_action, None))
-            .await
-            .status(),
+        press(&actions, "unblock", &other_action).await.status(),
         403
     );
-    let failed = actions
-        .handle(click("clear_brute_force_blocks", &token, None))
-        .await;
+    let failed = press(&actions, "clear_brute_force_blocks", &token).await;
     assert_eq!(failed.status(), 503);
-    let bad = actions
-        .handle(click(
-            "change_email",
-            &token,
-            Some(r#"{"email": "jane.new"}"#),
-        ))
-        .await;
+    let bad = change_email(&actions, &token, "jane.new").await;
     assert_eq!(bad.status(), 400);
     // 404s and preflights are not action attempts: no audit line.
     let unknown = rest_event("POST", "/users/x/delete", &[("Origin", ORIGIN)], None);
@@ -1016,8 +901,7 @@ async fn action_samples_parse_and_get_the_expected_status_class() {
         ("refresh-tokens", 204),
         ("authentication-methods", 204),
     ] {
-        let answer = ResponseTemplate::new(status);
-        auth0::mount_user_delete(&server, USER_ENCODED, what, M2M_TOKEN, answer, 1).await;
+        mount_user_delete(&server, what, status, 1).await;
     }
     auth0::mount_invalidate_remember_browser(&server, USER_ENCODED, M2M_TOKEN, 1).await;
     let actions = actions(&server, &[]).await;
@@ -1057,18 +941,7 @@ async fn action_samples_parse_and_get_the_expected_status_class() {
         let token = match sample["body"].as_str() {
             Some(body) if name == "action_restore_email.json" => {
                 let address: Value = serde_json::from_str(body).unwrap();
-                ActionTokens::new(TOKEN_KEY.as_bytes(), None, 300)
-                    .unwrap()
-                    .mint_with_restore(
-                        &Grant {
-                            user_id: user_id.into(),
-                            actions: Action::ALL.to_vec(),
-                            conversation_id: CSID.into(),
-                            agent: agent_ref(AGENT),
-                        },
-                        address["email"].as_str().unwrap(),
-                        now_unix(),
-                    )
+                restore_token_for(user_id, address["email"].as_str().unwrap(), now_unix())
             }
             _ => token_for(user_id),
         };

@@ -4,25 +4,25 @@
 //! wiremock; the history is the local run's memory store, built by the function's own
 //! `bootstrap` on `Platform::local`, or a store that fails.
 
-use auth0_events::EmailAddress;
-use dixa_access::{Action, ActionTokens, Grant, agent_ref, now_unix};
+mod common;
+
+use common::{
+    address, body, change_email, click, mint_with, mount_get_user, mount_put_events,
+    mount_user_delete, press, restore_email, restore_token_for,
+};
+use dixa_access::{Action, agent_ref, now_unix};
 use dixa_patch_user::{Actions, Config};
 use email_history::{
     AddressKey, Change, ChangedBy, EmailHistory, HistoryError, HistoryKey, HistoryStore,
     StoreFuture,
 };
-use lambda_http::{Body, Response};
 use lambda_support::{Env, MemoryStores, Platform, SecretString, time::Clock};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use test_support::apigw::action_event;
 use test_support::auth0::{self, EMAIL, M2M_TOKEN, USER, USER_ENCODED};
 use test_support::dixa::{self, AGENT, CSID, HISTORY_KEY, RESET_CLIENT_ID, TOKEN_KEY};
 use test_support::logs::{audit_lines, logs};
-use wiremock::{
-    Mock, MockServer, ResponseTemplate,
-    matchers::{header, method, path},
-};
+use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
 
 const BUS: &str = "shop-test-email";
 const TABLE: &str = "email-history";
@@ -30,10 +30,6 @@ const TABLE: &str = "email-history";
 const OLD: &str = EMAIL;
 /// What the account has now (set by whoever took it over).
 const TAKEN_OVER: &str = "mallory.new@example.org";
-
-fn address(s: &str) -> EmailAddress {
-    EmailAddress::parse(s).unwrap()
-}
 
 fn key() -> HistoryKey {
     HistoryKey::new(SecretString::from(HISTORY_KEY.to_owned())).unwrap()
@@ -69,21 +65,6 @@ async fn with_memory_history(
     (actions, history)
 }
 
-/// PutEvents answered with success (both entries accepted).
-async fn mount_put_events(bus: &MockServer) {
-    Mock::given(method("POST"))
-        .and(path("/"))
-        .and(header("x-amz-target", "AWSEvents.PutEvents"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "application/x-amz-json-1.1")
-                .set_body_json(json!({"FailedEntryCount": 0,
-                    "Entries": [{"EventId": "e-0"}, {"EventId": "e-1"}]})),
-        )
-        .mount(bus)
-        .await;
-}
-
 /// The SendEmail details of every PutEvents `bus` received, kind → recipient (and the masked
 /// new address of the old address's email).
 async fn emails_put(bus: &MockServer) -> Vec<Value> {
@@ -106,36 +87,14 @@ async fn emails_put(bus: &MockServer) -> Vec<Value> {
         .collect()
 }
 
-fn grant(actions: &[Action]) -> Grant {
-    Grant {
-        user_id: USER.into(),
-        actions: actions.to_vec(),
-        conversation_id: CSID.into(),
-        agent: agent_ref(AGENT),
-    }
-}
-
-fn token_keys() -> ActionTokens {
-    ActionTokens::new(TOKEN_KEY.as_bytes(), None, 300).unwrap()
-}
-
 /// A token as the look-up mints it for a moved account: bound to the address it was opened for.
 fn restore_token(bound: &str) -> String {
-    token_keys().mint_with_restore(&grant(&Action::ALL), bound, now_unix())
+    restore_token_for(USER, bound, now_unix())
 }
 
 /// A token as the look-up mints it for a current account.
 fn token(actions: &[Action]) -> String {
-    token_keys().mint(&grant(actions), now_unix())
-}
-
-fn click(action: &str, token: &str, body: Option<&str>) -> lambda_http::Request {
-    let event = action_event(USER_ENCODED, action, token, body);
-    lambda_http::request::from_str(&event.to_string()).expect("a REST proxy event")
-}
-
-fn body(response: &Response<Body>) -> Value {
-    serde_json::from_slice(response.body().as_ref()).unwrap()
+    mint_with(TOKEN_KEY, USER, actions, now_unix())
 }
 
 /// `(method, path)` of every Auth0 API request, the token grant left out.
@@ -171,36 +130,30 @@ fn assert_nothing_personal_logged(text: &str, tokens: &[&str]) {
     }
 }
 
+/// Auth0 reading Jane's account and changing its address to `jane.new@example.com`, once each,
+/// and an Email bus accepting the emails.
+async fn auth0_and_bus_for_a_change() -> (MockServer, MockServer) {
+    let server = auth0::start(M2M_TOKEN, 1).await;
+    let bus = MockServer::start().await;
+    mount_put_events(&bus, 0).await;
+    mount_get_user(&server, auth0::user(USER, EMAIL)).await;
+    let change = dixa::email_change("jane.new@example.com");
+    let updated = auth0::user(USER, "jane.new@example.com");
+    auth0::mount_patch_user(&server, USER_ENCODED, M2M_TOKEN, change, updated, 1).await;
+    (server, bus)
+}
+
 /// An agent's `change_email` is recorded: the previous address (as its keyed hash) → the
 /// account, by the agent in this conversation, at the request's time, with the source id of
 /// `HistoryKey::agent_source_id`. The answer is today's.
 #[tokio::test]
 async fn change_email_records_the_change_in_the_history() {
     let logs = logs();
-    let server = auth0::start(M2M_TOKEN, 1).await;
-    let bus = MockServer::start().await;
-    mount_put_events(&bus).await;
-    auth0::mount_get_user(
-        &server,
-        USER_ENCODED,
-        M2M_TOKEN,
-        auth0::user(USER, EMAIL),
-        1,
-    )
-    .await;
-    let change = dixa::email_change("jane.new@example.com");
-    let updated = auth0::user(USER, "jane.new@example.com");
-    auth0::mount_patch_user(&server, USER_ENCODED, M2M_TOKEN, change, updated, 1).await;
+    let (server, bus) = auth0_and_bus_for_a_change().await;
     let (actions, history) = with_memory_history(&server, &bus, &[]).await;
 
     let before = Clock::default().now_s();
-    let response = actions
-        .handle(click(
-            "change_email",
-            &token(&Action::ALL),
-            Some(r#"{"email": "jane.new@example.com"}"#),
-        ))
-        .await;
+    let response = change_email(&actions, &token(&Action::ALL), "jane.new@example.com").await;
     let after = Clock::default().now_s();
     assert_eq!(response.status(), 200);
     assert_eq!(
@@ -255,20 +208,7 @@ impl HistoryStore for FailingStore {
 #[tokio::test]
 async fn a_history_write_failure_is_a_200_saying_not_recorded() {
     let logs = logs();
-    let server = auth0::start(M2M_TOKEN, 1).await;
-    let bus = MockServer::start().await;
-    mount_put_events(&bus).await;
-    auth0::mount_get_user(
-        &server,
-        USER_ENCODED,
-        M2M_TOKEN,
-        auth0::user(USER, EMAIL),
-        1,
-    )
-    .await;
-    let change = dixa::email_change("jane.new@example.com");
-    let updated = auth0::user(USER, "jane.new@example.com");
-    auth0::mount_patch_user(&server, USER_ENCODED, M2M_TOKEN, change, updated, 1).await;
+    let (server, bus) = auth0_and_bus_for_a_change().await;
     let config = Config::from_env(
         &Env::from_pairs(env_pairs(&server, &bus, &[])),
         async || unreachable!("no ARN"),
@@ -280,13 +220,7 @@ async fn a_history_write_failure_is_a_200_saying_not_recorded() {
         .unwrap()
         .with_history(Some(EmailHistory::new(Arc::new(FailingStore), key(), 90)));
 
-    let response = actions
-        .handle(click(
-            "change_email",
-            &token(&Action::ALL),
-            Some(r#"{"email": "jane.new@example.com"}"#),
-        ))
-        .await;
+    let response = change_email(&actions, &token(&Action::ALL), "jane.new@example.com").await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         body(&response),
@@ -313,6 +247,14 @@ async fn a_history_write_failure_is_a_200_saying_not_recorded() {
     );
 }
 
+/// What a restore reads first, each once: the account (`profile`) and who has [`OLD`] now
+/// (`holders`, as `users-by-email` answers).
+async fn mount_restore_reads(server: &MockServer, profile: Value, holders: Value) {
+    mount_get_user(server, profile).await;
+    let query = "email=jane%2Bshop%40example.com";
+    auth0::mount_users_by_email(server, query, M2M_TOKEN, holders, 1).await;
+}
+
 /// `restore_email` gives the moved account back the address the card was opened for: read the
 /// account and who has the address now (at once), then the same `PATCH` as `change_email`
 /// (unverified, Auth0 sends its verification email); the address being replaced is told and
@@ -323,11 +265,13 @@ async fn restore_email_gives_the_moved_account_its_address_back() {
     let logs = logs();
     let server = auth0::start(M2M_TOKEN, 1).await;
     let bus = MockServer::start().await;
-    mount_put_events(&bus).await;
-    auth0::mount_get_user(&server, USER_ENCODED, M2M_TOKEN, taken_over_profile(), 1).await;
-    let holders = json!([auth0::social_user(OLD)]);
-    let query = "email=jane%2Bshop%40example.com";
-    auth0::mount_users_by_email(&server, query, M2M_TOKEN, holders, 1).await;
+    mount_put_events(&bus, 0).await;
+    mount_restore_reads(
+        &server,
+        taken_over_profile(),
+        json!([auth0::social_user(OLD)]),
+    )
+    .await;
     let restored = auth0::user(USER, OLD);
     auth0::mount_patch_user(
         &server,
@@ -341,13 +285,7 @@ async fn restore_email_gives_the_moved_account_its_address_back() {
     let (actions, history) = with_memory_history(&server, &bus, &[]).await;
     let token = restore_token(OLD);
 
-    let response = actions
-        .handle(click(
-            "restore_email",
-            &token,
-            Some(r#"{"email": "Jane+Shop@Example.com"}"#),
-        ))
-        .await;
+    let response = restore_email(&actions, &token, "Jane+Shop@Example.com").await;
     assert_eq!(response.status(), 200, "{}", body(&response));
     assert_eq!(
         body(&response),
@@ -402,15 +340,8 @@ async fn restore_email_is_refused_for_another_address_or_without_a_binding() {
     let server = auth0::start(M2M_TOKEN, 0).await;
     let bus = MockServer::start().await;
     let (actions, _) = with_memory_history(&server, &bus, &[]).await;
-    let stale = token_keys().mint_with_restore(&grant(&Action::ALL), OLD, now_unix() - 600);
-    let other_user = token_keys().mint_with_restore(
-        &Grant {
-            user_id: "auth0|someone-else".into(),
-            ..grant(&Action::ALL)
-        },
-        OLD,
-        now_unix(),
-    );
+    let stale = restore_token_for(USER, OLD, now_unix() - 600);
+    let other_user = restore_token_for("auth0|someone-else", OLD, now_unix());
     let cases = [
         (
             "another address",
@@ -471,15 +402,8 @@ async fn restore_email_is_refused_for_another_address_or_without_a_binding() {
         .collect();
     let expected: Vec<Value> = cases.iter().map(|c| json!(c.5)).collect();
     assert_eq!(reasons, expected);
-    let answer = body(
-        &actions
-            .handle(click(
-                "restore_email",
-                &restore_token(OLD),
-                Some(r#"{"email": "mallory.other@example.org"}"#),
-            ))
-            .await,
-    );
+    let answer =
+        body(&restore_email(&actions, &restore_token(OLD), "mallory.other@example.org").await);
     assert_eq!(
         answer["error"]["message"],
         "This account can only be given back the address the conversation is about. Nothing was changed."
@@ -508,23 +432,15 @@ async fn restore_email_to_a_taken_or_the_same_address_changes_nothing() {
     ] {
         let server = auth0::start(M2M_TOKEN, 1).await;
         let bus = MockServer::start().await;
-        mount_put_events(&bus).await;
-        auth0::mount_get_user(&server, USER_ENCODED, M2M_TOKEN, profile, 1).await;
-        let query = "email=jane%2Bshop%40example.com";
-        auth0::mount_users_by_email(&server, query, M2M_TOKEN, holders, 1).await;
+        mount_put_events(&bus, 0).await;
+        mount_restore_reads(&server, profile, holders).await;
         Mock::given(method("PATCH"))
             .respond_with(ResponseTemplate::new(200))
             .expect(0)
             .mount(&server)
             .await;
         let (actions, history) = with_memory_history(&server, &bus, &[]).await;
-        let response = actions
-            .handle(click(
-                "restore_email",
-                &restore_token(OLD),
-                Some(r#"{"email": "jane+shop@example.com"}"#),
-            ))
-            .await;
+        let response = restore_email(&actions, &restore_token(OLD), "jane+shop@example.com").await;
         assert_eq!(response.status(), 409, "{what}");
         assert_eq!(body(&response)["error"]["code"], code, "{what}");
         assert!(emails_put(&bus).await.is_empty(), "{what}");
@@ -556,14 +472,7 @@ async fn resend_verification_queues_auth0s_verification_email() {
         ResponseTemplate::new(200).set_body_json(unverified),
     )
     .await;
-    auth0::mount_get_user(
-        &server,
-        USER_ENCODED,
-        M2M_TOKEN,
-        auth0::user(USER, EMAIL),
-        1,
-    )
-    .await;
+    mount_get_user(&server, auth0::user(USER, EMAIL)).await;
     auth0::mount_verification_email(
         &server,
         M2M_TOKEN,
@@ -573,18 +482,14 @@ async fn resend_verification_queues_auth0s_verification_email() {
     .await;
     let (actions, _) = with_memory_history(&server, &bus, &[]).await;
     let token = token(&[Action::ResendVerification]);
-    let response = actions
-        .handle(click("resend_verification", &token, None))
-        .await;
+    let response = press(&actions, "resend_verification", &token).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         body(&response),
         json!({"ok": true, "action": "resend_verification", "user_id": USER})
     );
     // Verified since: nothing sent.
-    let response = actions
-        .handle(click("resend_verification", &token, None))
-        .await;
+    let response = press(&actions, "resend_verification", &token).await;
     assert_eq!(response.status(), 409);
     assert_eq!(body(&response)["error"]["code"], "already_verified");
     let calls = api_calls(&server).await;
@@ -607,26 +512,15 @@ async fn sign_out_everywhere_ends_the_sessions_then_revokes_the_refresh_tokens()
     let _logs = logs();
     let server = auth0::start(M2M_TOKEN, 1).await;
     let bus = MockServer::start().await;
-    let accepted = || ResponseTemplate::new(202);
-    auth0::mount_user_delete(&server, USER_ENCODED, "sessions", M2M_TOKEN, accepted(), 1).await;
-    let revoked = ResponseTemplate::new(204);
-    auth0::mount_user_delete(
-        &server,
-        USER_ENCODED,
-        "refresh-tokens",
-        M2M_TOKEN,
-        revoked,
-        1,
+    mount_user_delete(&server, "sessions", 202, 1).await;
+    mount_user_delete(&server, "refresh-tokens", 204, 1).await;
+    let (actions, _) = with_memory_history(&server, &bus, &[]).await;
+    let response = press(
+        &actions,
+        "sign_out_everywhere",
+        &token(&[Action::SignOutEverywhere]),
     )
     .await;
-    let (actions, _) = with_memory_history(&server, &bus, &[]).await;
-    let response = actions
-        .handle(click(
-            "sign_out_everywhere",
-            &token(&[Action::SignOutEverywhere]),
-            None,
-        ))
-        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         body(&response),
@@ -654,21 +548,10 @@ async fn sign_out_is_409_in_words_without_enterprise_and_refused_when_turned_off
     let bus = MockServer::start().await;
     let not_on_plan = auth0::not_available_on_plan();
     auth0::mount_user_delete(&server, USER_ENCODED, "sessions", M2M_TOKEN, not_on_plan, 1).await;
-    let revoked = ResponseTemplate::new(204);
-    auth0::mount_user_delete(
-        &server,
-        USER_ENCODED,
-        "refresh-tokens",
-        M2M_TOKEN,
-        revoked,
-        0,
-    )
-    .await;
+    mount_user_delete(&server, "refresh-tokens", 204, 0).await;
     let (actions, _) = with_memory_history(&server, &bus, &[]).await;
     let token = token(&[Action::SignOutEverywhere]);
-    let response = actions
-        .handle(click("sign_out_everywhere", &token, None))
-        .await;
+    let response = press(&actions, "sign_out_everywhere", &token).await;
     assert_eq!(response.status(), 409);
     assert_eq!(
         body(&response),
@@ -680,9 +563,7 @@ async fn sign_out_is_409_in_words_without_enterprise_and_refused_when_turned_off
     let off = auth0::start(M2M_TOKEN, 0).await;
     let (actions, _) =
         with_memory_history(&off, &bus, &[("DIXA_SIGN_OUT_EVERYWHERE", "false")]).await;
-    let response = actions
-        .handle(click("sign_out_everywhere", &token, None))
-        .await;
+    let response = press(&actions, "sign_out_everywhere", &token).await;
     assert_eq!(response.status(), 403);
     assert_eq!(
         body(&response),
@@ -709,21 +590,10 @@ async fn reset_mfa_removes_the_factors_then_forgets_remembered_browsers() {
     let _logs = logs();
     let server = auth0::start(M2M_TOKEN, 1).await;
     let bus = MockServer::start().await;
-    let removed = ResponseTemplate::new(204);
-    auth0::mount_user_delete(
-        &server,
-        USER_ENCODED,
-        "authentication-methods",
-        M2M_TOKEN,
-        removed,
-        1,
-    )
-    .await;
+    mount_user_delete(&server, "authentication-methods", 204, 1).await;
     auth0::mount_invalidate_remember_browser(&server, USER_ENCODED, M2M_TOKEN, 1).await;
     let (actions, _) = with_memory_history(&server, &bus, &[]).await;
-    let response = actions
-        .handle(click("reset_mfa", &token(&[Action::ResetMfa]), None))
-        .await;
+    let response = press(&actions, "reset_mfa", &token(&[Action::ResetMfa])).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         body(&response),
@@ -741,9 +611,7 @@ async fn reset_mfa_removes_the_factors_then_forgets_remembered_browsers() {
         ]
     );
     // A token without the action (the look-up listed no factor) cannot do it.
-    let response = actions
-        .handle(click("reset_mfa", &token(&[Action::Block]), None))
-        .await;
+    let response = press(&actions, "reset_mfa", &token(&[Action::Block])).await;
     assert_eq!(response.status(), 403);
     server.verify().await;
 }
